@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1
+#
+# cloudmap-sd: Prometheus service discovery for Amazon ECS through AWS Cloud Map.
+# Three stages: `build` compiles TypeScript with the dev dependencies, `deps` installs
+# only the production dependencies, and the final stage ships dist/src + those.
+# test/deploy/dockerfile.test.ts replays these steps without a Docker engine, so keep
+# the instructions in exec (JSON) form and the final stage's COPY lines explicit.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    CONFIG_FILE_DIR=/etc/config \
+    LISTEN_ADDRESS=0.0.0.0:9001
+WORKDIR /app
+# The only writable path: the sidecar renames temp files into CONFIG_FILE_DIR, so that
+# directory (never a single file: rename onto a bind-mounted file fails with EBUSY) is a
+# volume. ECS copies the image's ownership of a VOLUME path into a task bind mount, which
+# is what lets the non-root user write there while the root filesystem stays read-only.
+RUN mkdir -p /etc/config && chown node:node /etc/config
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+USER node
+VOLUME ["/etc/config"]
+EXPOSE 9001
+# The sidecar exits 0 on SIGTERM within 2 s (ECS sends SIGTERM, then SIGKILL after stopTimeout).
+STOPSIGNAL SIGTERM
+# No curl in the image: Node's own fetch probes /healthz on the port of LISTEN_ADDRESS.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "const a=process.env.LISTEN_ADDRESS||'0.0.0.0:9001';fetch('http://127.0.0.1:'+a.slice(a.lastIndexOf(':')+1)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "dist/src/main.js"]
