@@ -1,0 +1,191 @@
+import type { HealthStatusFilter } from "@aws-sdk/client-servicediscovery";
+import type { LimitFunction } from "p-limit";
+import { endpointsFromTags } from "../core/endpoints.js";
+import type { Instance, Namespace, Service, ServiceSnapshot } from "../core/model.js";
+import type { AwsCallError } from "../errors.js";
+import type { CloudMapApi } from "./cloudmap.js";
+
+export interface CloudMapFetcherOptions {
+  readonly healthStatus: HealthStatusFilter;
+  /** How long a service's tags are trusted before they are read again. */
+  readonly tagTtlMs: number;
+  /** With a health filter: how often instances are re-read even when the revision has not moved. */
+  readonly healthRefreshMs: number;
+  /** Untagged services may still be scraped through docker labels, which needs their instances. */
+  readonly readUntaggedInstances: boolean;
+  readonly limit: LimitFunction;
+  readonly now: () => number;
+}
+
+export interface FetchResult {
+  /** Every known service, fresh or last-known-good. */
+  readonly snapshots: ServiceSnapshot[];
+  readonly errors: AwsCallError[];
+  /** Listed names that Cloud Map does not know. */
+  readonly missingNamespaces: string[];
+  /** Some listed namespace has never been read completely, so its targets are not all known. */
+  readonly incomplete: boolean;
+  /** Per listed namespace: when it was last read without any error (undefined: never). */
+  readonly lastCompleteAt: ReadonlyMap<string, number | undefined>;
+  /** Services whose instances were read in full this cycle (revision moved, new, or health re-read). */
+  readonly servicesReread: number;
+}
+
+interface ServiceState {
+  service: Service;
+  tags?: Record<string, string>;
+  tagsAt: number;
+  instances?: Instance[];
+  revision?: number;
+  instancesAt: number;
+}
+
+interface NamespaceState {
+  namespaces: Namespace[];
+  services: Map<string, ServiceState>;
+  lastCompleteAt?: number;
+}
+
+/**
+ * Reads the Cloud Map side of the estate and keeps it between cycles. The kept state does two
+ * jobs: it is the last-known-good answer for any part whose call fails (so a failure never
+ * removes targets), and it lets a steady cycle cost one DiscoverInstancesRevision per service.
+ */
+export class CloudMapFetcher {
+  private readonly state = new Map<string, NamespaceState>();
+
+  constructor(
+    private readonly api: CloudMapApi,
+    private readonly options: CloudMapFetcherOptions,
+  ) {}
+
+  async refresh(names: readonly string[], abortSignal?: AbortSignal): Promise<FetchResult> {
+    for (const name of this.state.keys()) if (!names.includes(name)) this.state.delete(name);
+    const cycle: Cycle = { errors: [], missing: [], reread: 0 };
+    await Promise.all(names.map((name) => this.refreshNamespace(name, cycle, abortSignal)));
+
+    const snapshots: ServiceSnapshot[] = [];
+    const lastCompleteAt = new Map<string, number | undefined>();
+    for (const name of names) {
+      if (cycle.missing.includes(name)) continue;
+      const namespace = this.state.get(name);
+      lastCompleteAt.set(name, namespace?.lastCompleteAt);
+      for (const service of namespace?.services.values() ?? []) {
+        if (service.tags === undefined) continue;
+        snapshots.push({ service: service.service, tags: service.tags, instances: service.instances ?? [] });
+      }
+    }
+    return {
+      snapshots,
+      errors: cycle.errors,
+      missingNamespaces: cycle.missing,
+      incomplete: [...lastCompleteAt.values()].some((at) => at === undefined),
+      lastCompleteAt,
+      servicesReread: cycle.reread,
+    };
+  }
+
+  private async refreshNamespace(name: string, cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
+    const { limit, now } = this.options;
+    let namespaces: Namespace[];
+    try {
+      namespaces = await limit(() => this.api.namespacesNamed(name, abortSignal));
+    } catch (error) {
+      cycle.errors.push(error as AwsCallError);
+      return; // keep whatever we had for this namespace
+    }
+    if (namespaces.length === 0) {
+      cycle.missing.push(name);
+      this.state.delete(name);
+      return;
+    }
+    const state = this.state.get(name) ?? { namespaces, services: new Map<string, ServiceState>() };
+    this.state.set(name, state);
+    state.namespaces = namespaces;
+
+    const started = now();
+    const keep = new Set<string>();
+    const results = await Promise.all(
+      namespaces.map(async (namespace) => {
+        let services: Service[];
+        try {
+          services = await limit(() => this.api.services(namespace, abortSignal));
+        } catch (error) {
+          cycle.errors.push(error as AwsCallError);
+          for (const [id, service] of state.services) if (service.service.namespace.id === namespace.id) keep.add(id);
+          return false;
+        }
+        const outcomes = await Promise.all(
+          services.map((service) => {
+            keep.add(service.id);
+            const known = state.services.get(service.id);
+            const serviceState = known ?? { service, tagsAt: 0, instancesAt: 0 };
+            serviceState.service = service;
+            state.services.set(service.id, serviceState);
+            return this.refreshService(serviceState, cycle, abortSignal);
+          }),
+        );
+        return outcomes.every(Boolean);
+      }),
+    );
+    for (const id of state.services.keys()) if (!keep.has(id)) state.services.delete(id);
+    if (results.every(Boolean)) state.lastCompleteAt = started;
+  }
+
+  /** Returns true when everything about this service is fresh. */
+  private async refreshService(state: ServiceState, cycle: Cycle, abortSignal?: AbortSignal): Promise<boolean> {
+    const { limit, now, tagTtlMs } = this.options;
+    let fresh = true;
+    if (state.tags === undefined || now() - state.tagsAt >= tagTtlMs) {
+      try {
+        const at = now();
+        state.tags = await limit(() => this.api.tags(state.service, abortSignal));
+        state.tagsAt = at;
+      } catch (error) {
+        cycle.errors.push(error as AwsCallError);
+        if (state.tags === undefined) return false;
+        fresh = false;
+      }
+    }
+    if (!this.needsInstances(state.tags)) {
+      state.instances = undefined;
+      state.revision = undefined;
+      return fresh;
+    }
+    try {
+      if (state.instances !== undefined && state.revision !== undefined && !this.healthRereadDue(state)) {
+        const revision = await limit(() => this.api.revision(state.service, abortSignal));
+        if (revision === state.revision) return fresh;
+      }
+      const at = now();
+      const { instances, revision } = await limit(() =>
+        this.api.instances(state.service, this.options.healthStatus, abortSignal),
+      );
+      state.instances = instances;
+      state.revision = revision;
+      state.instancesAt = at;
+      cycle.reread++;
+      return fresh;
+    } catch (error) {
+      cycle.errors.push(error as AwsCallError);
+      return false;
+    }
+  }
+
+  private needsInstances(tags: Readonly<Record<string, string>>): boolean {
+    const plan = endpointsFromTags(tags);
+    if (plan.kind === "tagged") return true;
+    return plan.kind === "untagged" && this.options.readUntaggedInstances;
+  }
+
+  /** Health changes do not move the revision, so a health filter needs a periodic full read. */
+  private healthRereadDue(state: ServiceState): boolean {
+    return this.options.healthStatus !== "ALL" && this.options.now() - state.instancesAt >= this.options.healthRefreshMs;
+  }
+}
+
+interface Cycle {
+  errors: AwsCallError[];
+  missing: string[];
+  reread: number;
+}

@@ -1,0 +1,161 @@
+import {
+  endpointsFromDockerLabels,
+  endpointsFromTags,
+  parsePort,
+  type ScrapeEndpoint,
+  type SkipReason,
+} from "./endpoints.js";
+import { Label, sanitizeLabelName } from "./labels.js";
+import type { EcsTask, Instance, ServiceSnapshot, TargetGroup } from "./model.js";
+
+/** Attributes ECS writes on every instance it registers in Cloud Map. */
+export const Attribute = {
+  ipv4: "AWS_INSTANCE_IPV4",
+  port: "AWS_INSTANCE_PORT",
+  cluster: "ECS_CLUSTER_NAME",
+  service: "ECS_SERVICE_NAME",
+  taskDefinitionFamily: "ECS_TASK_DEFINITION_FAMILY",
+} as const;
+
+const DEFAULT_PORT = 80;
+const STOPPED_TASK_STATUSES = new Set(["DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED", "DELETED"]);
+
+export interface BuildOptions {
+  /** Leave out tasks that ECS reports as stopping or stopped. */
+  readonly dropStoppedTasks?: boolean;
+}
+
+export interface Skip {
+  readonly reason: SkipReason;
+  readonly namespace: string;
+  readonly service: string;
+  readonly detail: string;
+}
+
+export interface BuildResult {
+  readonly groups: TargetGroup[];
+  readonly skips: Skip[];
+}
+
+/** Turns discovered state into sorted target groups: one group per scrape endpoint per instance. */
+export function buildTargetGroups(snapshots: readonly ServiceSnapshot[], options: BuildOptions = {}): BuildResult {
+  const groups: TargetGroup[] = [];
+  const skips: Skip[] = [];
+  for (const snapshot of snapshots) {
+    const skip = (reason: SkipReason, detail: string) =>
+      skips.push({ reason, namespace: snapshot.service.namespace.name, service: snapshot.service.name, detail });
+    const plan = endpointsFromTags(snapshot.tags);
+    if (plan.kind === "invalid") {
+      skip(plan.reason, plan.detail);
+      continue;
+    }
+    if (plan.kind === "untagged" && snapshot.ecsTaskDefinitions === undefined) continue;
+
+    for (const instance of snapshot.instances) {
+      const task = snapshot.ecsTasks?.get(instance.id);
+      const endpoints = plan.kind === "tagged" ? plan.endpoints : dockerLabelEndpoints(snapshot, task, skip);
+      if (endpoints.length === 0) continue;
+      const ip = instance.attributes[Attribute.ipv4];
+      if (!ip) {
+        skip("missing_ipv4", `instance ${instance.id} has no ${Attribute.ipv4} attribute`);
+        continue;
+      }
+      if (options.dropStoppedTasks && task?.lastStatus && STOPPED_TASK_STATUSES.has(task.lastStatus)) {
+        skip("ecs_task_stopped", `task ${task.taskArn} is ${task.lastStatus}`);
+        continue;
+      }
+      const common = instanceLabels(snapshot, instance, task);
+      for (const endpoint of endpoints) {
+        const port = endpoint.port ?? instancePort(instance);
+        if (port === undefined) {
+          skip("invalid_instance_port", `instance ${instance.id} has ${Attribute.port}=${JSON.stringify(instance.attributes[Attribute.port])}`);
+          continue;
+        }
+        groups.push({ targets: [`${ip}:${port}`], labels: { ...common, ...endpointLabels(endpoint) } });
+      }
+    }
+  }
+  groups.sort(compareGroups);
+  return { groups, skips };
+}
+
+function dockerLabelEndpoints(
+  snapshot: ServiceSnapshot,
+  task: EcsTask | undefined,
+  skip: (reason: SkipReason, detail: string) => void,
+): readonly ScrapeEndpoint[] {
+  const definition = task?.taskDefinitionArn ? snapshot.ecsTaskDefinitions?.get(task.taskDefinitionArn) : undefined;
+  if (!definition) return [];
+  const { endpoints, invalid } = endpointsFromDockerLabels(definition.containers);
+  for (const bad of invalid) skip("invalid_docker_label", `${definition.arn} container ${bad.container}: ${bad.detail}`);
+  return endpoints;
+}
+
+function instancePort(instance: Instance): number | undefined {
+  const raw = instance.attributes[Attribute.port];
+  return raw === undefined ? DEFAULT_PORT : parsePort(raw);
+}
+
+function instanceLabels(snapshot: ServiceSnapshot, instance: Instance, task: EcsTask | undefined): Record<string, string> {
+  const { service, tags } = snapshot;
+  const attributes = instance.attributes;
+  const labels: Record<string, string> = {
+    [Label.namespace]: service.namespace.name,
+    [Label.taskId]: instance.id,
+    [Label.namespaceName]: service.namespace.name,
+    [Label.namespaceId]: service.namespace.id,
+    [Label.namespaceType]: service.namespace.type,
+    [Label.serviceName]: service.name,
+    [Label.serviceId]: service.id,
+    [Label.instanceId]: instance.id,
+  };
+  // Optional facts are emitted only when present, so relabeling can tell "absent" from "empty".
+  setIfPresent(labels, Label.cluster, attributes[Attribute.cluster]);
+  setIfPresent(labels, Label.service, attributes[Attribute.service]);
+  setIfPresent(labels, Label.taskDefinition, attributes[Attribute.taskDefinitionFamily]);
+  setIfPresent(labels, Label.instanceHealth, instance.healthStatus);
+  for (const [name, value] of Object.entries(attributes)) labels[Label.attributePrefix + sanitizeLabelName(name)] = value;
+  for (const [name, value] of Object.entries(tags)) labels[Label.tagPrefix + sanitizeLabelName(name)] = value;
+  if (task) Object.assign(labels, ecsTaskLabels(task));
+  return labels;
+}
+
+function ecsTaskLabels(task: EcsTask): Record<string, string> {
+  const labels: Record<string, string> = { [Label.ecsTaskArn]: task.taskArn };
+  setIfPresent(labels, Label.ecsClusterArn, task.clusterArn);
+  setIfPresent(labels, Label.ecsTaskDefinition, task.taskDefinitionArn);
+  setIfPresent(labels, Label.ecsTaskDefinitionRevision, task.taskDefinitionArn?.match(/:(\d+)$/)?.[1]);
+  setIfPresent(labels, Label.ecsLaunchType, task.launchType);
+  setIfPresent(labels, Label.ecsAvailabilityZone, task.availabilityZone);
+  setIfPresent(labels, Label.ecsTaskGroup, task.group);
+  setIfPresent(labels, Label.ecsLastStatus, task.lastStatus);
+  setIfPresent(labels, Label.ecsDesiredStatus, task.desiredStatus);
+  setIfPresent(labels, Label.ecsHealthStatus, task.healthStatus);
+  setIfPresent(labels, Label.ecsContainerInstanceArn, task.containerInstanceArn);
+  for (const [name, value] of Object.entries(task.tags)) labels[Label.ecsTaskTagPrefix + sanitizeLabelName(name)] = value;
+  return labels;
+}
+
+function endpointLabels(endpoint: ScrapeEndpoint): Record<string, string> {
+  const labels: Record<string, string> = { [Label.metricsPath]: endpoint.path, [Label.endpoint]: endpoint.kind };
+  setIfPresent(labels, Label.scheme, endpoint.scheme);
+  setIfPresent(labels, Label.job, endpoint.job);
+  setIfPresent(labels, Label.ecsContainerName, endpoint.container);
+  return labels;
+}
+
+function setIfPresent(labels: Record<string, string>, name: string, value: string | undefined): void {
+  if (value !== undefined && value !== "") labels[name] = value;
+}
+
+/** Stable identity of a scrape endpoint, for sorting and diffing. */
+export function targetKey(group: TargetGroup): string {
+  const labels = group.labels;
+  return `${group.targets.join(",")} ${labels[Label.scheme] ?? "http"} ${labels[Label.metricsPath] ?? ""} ${labels[Label.serviceId] ?? ""}`;
+}
+
+function compareGroups(a: TargetGroup, b: TargetGroup): number {
+  const ka = targetKey(a);
+  const kb = targetKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
