@@ -155,7 +155,16 @@ export function targetKey(group: TargetGroup): string {
 }
 
 function compareGroups(a: TargetGroup, b: TargetGroup): number {
-  const ka = targetKey(a);
-  const kb = targetKey(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+  return compareStrings(targetKey(a), targetKey(b)) || compareStrings(labelsKey(a), labelsKey(b));
+}
+
+// Two groups can share a target key: one address registered under two instance ids (a replaced
+// task not yet deregistered, tasks sharing a host port). Cloud Map returns instances in no fixed
+// order, so without this tie-break the file would flip between cycles.
+function labelsKey(group: TargetGroup): string {
+  return JSON.stringify(Object.entries(group.labels).sort(([x], [y]) => compareStrings(x, y)));
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
