@@ -20,12 +20,12 @@ export function namespace(overrides: Partial<Namespace> = {}): Namespace {
 /**
  * An instance as ECS registers it in Cloud Map for an awsvpc task: the id is the task id and the
  * attributes carry the task's IP, the container port and the ECS names. `attributes` are merged
- * over those; set one to `undefined` to leave it out.
+ * over those; set one to `undefined` to leave it out. `healthStatus: null` leaves the health out.
  */
 export function instance(
   id: string,
   attributes: Readonly<Record<string, string | undefined>> = {},
-  healthStatus: string | undefined = "HEALTHY",
+  healthStatus: string | null = "HEALTHY",
 ): Instance {
   const merged: Record<string, string | undefined> = {
     AWS_INSTANCE_IPV4: "10.0.1.5",
@@ -38,7 +38,7 @@ export function instance(
     ...attributes,
   };
   const defined = Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)) as Record<string, string>;
-  return healthStatus === undefined ? { id, attributes: defined } : { id, attributes: defined, healthStatus };
+  return healthStatus === null ? { id, attributes: defined } : { id, attributes: defined, healthStatus };
 }
 
 export interface SnapshotOptions {
