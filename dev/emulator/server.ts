@@ -1,0 +1,206 @@
+import { randomUUID } from "node:crypto";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { cloudMapOperations } from "./cloudmap/handlers.js";
+import { CallCounter } from "./control/calls.js";
+import { Faults } from "./control/faults.js";
+import { ecsOperations } from "./ecs/handlers.js";
+import { EmulatorState } from "./model/state.js";
+import { ssmOperations } from "./ssm/handlers.js";
+import { type Topology, type TopologyInput, loadTopologyFile, parseTopology } from "./model/topology.js";
+import { AwsServiceError } from "./protocol/errors.js";
+import type { HandlerContext, OperationTable } from "./protocol/handler.js";
+import { InputReader, isPlainObject } from "./protocol/input.js";
+import { type AwsService, messageKey, parseTarget } from "./protocol/targets.js";
+
+/** pino-compatible subset; pass a pino child logger or nothing. */
+export interface EmulatorLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface EmulatorOptions {
+  /** A topology object (validated here), or the path of a JSON/YAML topology file. Default: empty. */
+  readonly topology?: Topology | TopologyInput | string | undefined;
+  /** 0 (the default) picks a free ephemeral port. */
+  readonly port?: number | undefined;
+  readonly host?: string | undefined;
+  /** Caps every list page (ListNamespaces/ListServices/ListInstances); default: the AWS defaults. */
+  readonly pageSize?: number | undefined;
+  /** Seed for errorRate faults. */
+  readonly seed?: number | undefined;
+  /** Baseline latency for every operation (same as `faults.setAll({ latencyMs })`). */
+  readonly latencyMs?: number | undefined;
+  readonly logger?: EmulatorLogger | undefined;
+}
+
+export interface Emulator {
+  /** e.g. "http://127.0.0.1:54321"; use as `endpoint` / AWS_ENDPOINT_URL for all three clients. */
+  readonly url: string;
+  readonly port: number;
+  readonly state: EmulatorState;
+  readonly faults: Faults;
+  readonly calls: CallCounter;
+  close(): Promise<void>;
+}
+
+const OPERATIONS: ReadonlyMap<AwsService, OperationTable> = new Map([
+  ["servicediscovery", cloudMapOperations],
+  ["ssm", ssmOperations],
+  ["ecs", ecsOperations],
+]);
+
+// Each service answers a malformed request with its own validation error class.
+const VALIDATION_ERROR: Readonly<Record<AwsService, string>> = {
+  servicediscovery: "InvalidInput",
+  ssm: "ValidationException",
+  ecs: "InvalidParameterException",
+};
+
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+const silentLogger: EmulatorLogger = { debug() {}, info() {}, warn() {} };
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const topology =
+    typeof options.topology === "string" ? await loadTopologyFile(options.topology) : parseTopology(options.topology ?? {});
+  const state = new EmulatorState(topology);
+  const faults = new Faults(options.seed ?? 1);
+  if (options.latencyMs !== undefined) faults.setAll({ latencyMs: options.latencyMs });
+  const calls = new CallCounter();
+  const logger = options.logger ?? silentLogger;
+  const closing = new AbortController();
+  const ctx: HandlerContext = { state, pageSize: options.pageSize };
+
+  const server = createServer((req, res) => {
+    handle(req, res, { ctx, faults, calls, logger, signal: closing.signal }).catch((error: unknown) => {
+      logger.warn({ err: error }, "emulator request failed");
+      if (!res.headersSent) send(res, 500, { __type: "InternalFailure", Message: "emulator error" });
+    });
+  });
+  const port = await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
+  const host = options.host ?? "127.0.0.1";
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  logger.info({ url }, "AWS emulator listening");
+
+  return {
+    url,
+    port,
+    state,
+    faults,
+    calls,
+    close: () => {
+      closing.abort();
+      return new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // The SDK keeps connections alive; without this, close() waits for them to time out.
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+interface RequestScope {
+  readonly ctx: HandlerContext;
+  readonly faults: Faults;
+  readonly calls: CallCounter;
+  readonly logger: EmulatorLogger;
+  readonly signal: AbortSignal;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestScope): Promise<void> {
+  const started = performance.now();
+  const body = await readBody(req);
+  if (req.method === "GET" && req.url === "/_emulator/health") return send(res, 200, { status: "ok" });
+
+  const target = parseTarget(header(req, "x-amz-target"));
+  const service = target?.service;
+  const respondError = (error: AwsServiceError) =>
+    send(res, error.status, { __type: error.code, [messageKey(service)]: error.message });
+
+  // Real endpoints reject unsigned requests before looking at the operation; the signature
+  // itself is not checked.
+  if (header(req, "authorization") === undefined) {
+    return respondError(new AwsServiceError("MissingAuthenticationTokenException", "Missing Authentication Token"));
+  }
+  const operation = target?.operation ?? "(none)";
+  const handler = service === undefined ? undefined : OPERATIONS.get(service)?.get(operation);
+  scope.calls.record(operation);
+  if (req.method !== "POST" || service === undefined || handler === undefined) {
+    return respondError(new AwsServiceError("UnknownOperationException", `Unknown operation ${header(req, "x-amz-target") ?? ""}`));
+  }
+
+  const fault = scope.faults.decide(operation);
+  if (fault.latencyMs > 0) {
+    try {
+      await sleep(fault.latencyMs, undefined, { signal: scope.signal });
+    } catch {
+      return; // the emulator is closing; its sockets are being destroyed
+    }
+  }
+  let status = 200;
+  try {
+    if (fault.error !== undefined) throw fault.error;
+    const input = new InputReader(parseJson(body), VALIDATION_ERROR[service]);
+    send(res, status, handler(input, scope.ctx));
+  } catch (error) {
+    if (!(error instanceof AwsServiceError)) throw error;
+    status = error.status;
+    respondError(error);
+  }
+  scope.logger.debug({ operation, status, ms: Math.round(performance.now() - started) }, "emulator request");
+}
+
+function parseJson(body: string): Record<string, unknown> {
+  if (body.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new AwsServiceError("SerializationException", "Request body is not valid JSON");
+  }
+  if (!isPlainObject(value)) throw new AwsServiceError("SerializationException", "Request body must be a JSON object");
+  return value;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) req.destroy(new Error("request body too large"));
+      else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function send(res: ServerResponse, status: number, payload: object): void {
+  if (res.destroyed) return;
+  const bytes = Buffer.from(JSON.stringify(payload), "utf8");
+  res.writeHead(status, {
+    "content-type": "application/x-amz-json-1.1",
+    "content-length": bytes.length,
+    "x-amzn-requestid": randomUUID(),
+  });
+  res.end(bytes);
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
