@@ -1,0 +1,129 @@
+import type { TopologyInput } from "./emulator/index.js";
+
+export const DEMO_CLUSTER = "demo-cluster";
+export const NAMESPACES_PARAMETER = "ECS-ServiceDiscovery-Namespaces";
+
+/** Ports of the sample apps the demo started, one per registered task. */
+export interface DemoPorts {
+  readonly webapp: readonly number[];
+  readonly orders: number;
+  readonly ordersEcsExporter: number;
+  readonly payments: number;
+  readonly internalDb: number;
+}
+
+/**
+ * The demo's estate, shaped like what ECS registers: a private DNS namespace (service discovery)
+ * and an HTTP namespace (Service Connect). Every instance is a real sample app on 127.0.0.1, so
+ * each instance carries its own AWS_INSTANCE_PORT and the services are tagged with a path only.
+ */
+export function demoTopology(ports: DemoPorts): TopologyInput {
+  const taskId = (name: string, i: number) => `${name}${i}`.padEnd(32, "0").slice(0, 32);
+  const instance = (service: string, family: string, id: string, port: number, zone: string) => ({
+    id,
+    attributes: {
+      AWS_INSTANCE_IPV4: "127.0.0.1",
+      AWS_INSTANCE_PORT: String(port),
+      AVAILABILITY_ZONE: `us-east-1${zone}`,
+      REGION: "us-east-1",
+      ECS_CLUSTER_NAME: DEMO_CLUSTER,
+      ECS_SERVICE_NAME: service,
+      ECS_TASK_DEFINITION_FAMILY: family,
+    },
+  });
+  const task = (id: string, family: string, service: string, zone: string) => ({
+    cluster: DEMO_CLUSTER,
+    taskId: id,
+    taskDefinition: `${family}:1`,
+    launchType: "FARGATE" as const,
+    availabilityZone: `us-east-1${zone}`,
+    group: `service:${service}`,
+    tags: { team: "demo", "app.kubernetes.io/name": service },
+  });
+  const webappIds = ports.webapp.map((_, i) => taskId("a1b2c3web", i));
+  return {
+    namespaces: [
+      {
+        name: "ecs-services",
+        type: "DNS_PRIVATE",
+        services: [
+          {
+            name: "webapp-svc",
+            tags: { METRICS_PATH: "/metrics" },
+            instances: ports.webapp.map((port, i) => instance("WebAppService", "WebAppTask", webappIds[i] as string, port, "abc"[i % 3] as string)),
+          },
+          {
+            name: "orders-svc",
+            tags: { METRICS_PATH: "/metrics", ECS_METRICS_PATH: "/ecs-metrics", ECS_METRICS_PORT: String(ports.ordersEcsExporter) },
+            instances: [instance("OrdersService", "OrdersTask", taskId("d4e5f6ord", 0), ports.orders, "a")],
+          },
+          {
+            name: "internal-db",
+            tags: {},
+            instances: [instance("InternalDbService", "InternalDbTask", taskId("0badc0ffe", 0), ports.internalDb, "b")],
+          },
+        ],
+      },
+      {
+        name: "ecs-connect",
+        type: "HTTP",
+        services: [
+          {
+            // Service Connect creates this service itself: no custom tags, so docker labels say where to scrape.
+            name: "payments",
+            tags: {},
+            instances: [instance("PaymentsService", "PaymentsTask", taskId("9f8e7dpay", 0), ports.payments, "c")],
+          },
+        ],
+      },
+    ],
+    parameters: { [NAMESPACES_PARAMETER]: { type: "StringList", value: "ecs-services,ecs-connect" } },
+    ecs: {
+      clusters: [DEMO_CLUSTER],
+      taskDefinitions: [
+        { family: "WebAppTask", containerDefinitions: [{ name: "webapp" }] },
+        { family: "OrdersTask", containerDefinitions: [{ name: "orders" }, { name: "ecs-exporter" }] },
+        { family: "InternalDbTask", containerDefinitions: [{ name: "db" }] },
+        {
+          family: "PaymentsTask",
+          containerDefinitions: [
+            { name: "payments", dockerLabels: { PROMETHEUS_EXPORTER_PORT: String(ports.payments), PROMETHEUS_EXPORTER_PATH: "/metrics" } },
+            { name: "envoy" },
+          ],
+        },
+      ],
+      tasks: [
+        ...webappIds.map((id, i) => task(id, "WebAppTask", "WebAppService", "abc"[i % 3] as string)),
+        task(taskId("d4e5f6ord", 0), "OrdersTask", "OrdersService", "a"),
+        task(taskId("0badc0ffe", 0), "InternalDbTask", "InternalDbService", "b"),
+        task(taskId("9f8e7dpay", 0), "PaymentsTask", "PaymentsService", "c"),
+      ],
+    },
+  };
+}
+
+/** The instance and task the demo registers and deregisters while it runs. */
+export function churnInstance(port: number, n: number) {
+  const id = `c0ffee${String(n).padStart(4, "0")}`.padEnd(32, "0");
+  return {
+    id,
+    attributes: {
+      AWS_INSTANCE_IPV4: "127.0.0.1",
+      AWS_INSTANCE_PORT: String(port),
+      AVAILABILITY_ZONE: "us-east-1a",
+      REGION: "us-east-1",
+      ECS_CLUSTER_NAME: DEMO_CLUSTER,
+      ECS_SERVICE_NAME: "WebAppService",
+      ECS_TASK_DEFINITION_FAMILY: "WebAppTask",
+    },
+    task: {
+      cluster: DEMO_CLUSTER,
+      taskId: id,
+      taskDefinition: "WebAppTask:1",
+      launchType: "FARGATE" as const,
+      availabilityZone: "us-east-1a",
+      group: "service:WebAppService",
+      tags: { team: "demo" },
+    },
+  };
+}
