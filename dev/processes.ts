@@ -6,8 +6,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /** Helpers shared by the demo, the e2e tests and the benchmark for the processes they start. */
 
-/** The built sidecar entry point, from both dev/ (tsc output in dist/dev/) and the source tree. */
-export const SIDECAR_ENTRY = fileURLToPath(new URL("../src/main.js", import.meta.url));
+/** The built sidecar entry point, whether this module runs built (dist/dev/) or from source (dev/, in vitest). */
+export const SIDECAR_ENTRY = fileURLToPath(
+  new URL(import.meta.url.includes("/dist/dev/") ? "../src/main.js" : "../dist/src/main.js", import.meta.url),
+);
 
 export async function freePort(host = "127.0.0.1"): Promise<number> {
   const server = createServer();
