@@ -6,6 +6,7 @@ import {
   parsePort,
   type EndpointPlan,
 } from "../../src/core/endpoints.js";
+import type { EcsTaskDefinition } from "../../src/core/model.js";
 
 describe("parsePort", () => {
   it.each([
@@ -156,7 +157,7 @@ describe("endpointsFromTags", () => {
 describe("endpointsFromDockerLabels", () => {
   it("gives one endpoint per labelled container and ignores unlabelled ones", () => {
     // Prepare
-    const containers = [
+    const containers: EcsTaskDefinition["containers"] = [
       { name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080", PROMETHEUS_EXPORTER_PATH: "/actuator/prometheus" } },
       { name: "envoy", dockerLabels: { "com.example.team": "platform" } },
       { name: "log-router", dockerLabels: {} },

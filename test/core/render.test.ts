@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { ServiceSnapshot, TargetGroup } from "../../src/core/model.js";
+import type { EcsTaskDefinition, ServiceSnapshot, TargetGroup } from "../../src/core/model.js";
 import { renderTargetGroups } from "../../src/core/render.js";
 import { buildTargetGroups } from "../../src/core/target-groups.js";
 
@@ -105,7 +105,7 @@ function goldenEstate(): ServiceSnapshot[] {
     ECS_TASK_DEFINITION_FAMILY: service,
     REGION: "eu-west-1",
   });
-  const ordersDefinition = {
+  const ordersDefinition: EcsTaskDefinition = {
     arn: arn("ecs", "task-definition/orders:12"),
     family: "orders",
     revision: 12,
