@@ -57,6 +57,8 @@ export function parsePort(value: string | undefined): number | undefined {
   return port >= 1 && port <= 65535 ? port : undefined;
 }
 
+const PATH_RULE = 'must be an absolute path ("/...") without whitespace, "?" or "#"';
+
 /** An absolute URL path without whitespace, query or fragment: what __metrics_path__ accepts. */
 export function isValidMetricsPath(value: string): boolean {
   return /^\/[^\s?#]*$/.test(value);
@@ -89,7 +91,7 @@ function endpoint(
 ): ScrapeEndpoint | { kind: "invalid"; reason: SkipReason; detail: string } {
   const resolvedPath = path === undefined ? DEFAULT_METRICS_PATH : path.trim();
   if (!isValidMetricsPath(resolvedPath)) {
-    return { kind: "invalid", reason: reasons.path, detail: `path ${JSON.stringify(path)} must start with "/"` };
+    return { kind: "invalid", reason: reasons.path, detail: `path ${JSON.stringify(path)} ${PATH_RULE}` };
   }
   if (port === undefined) {
     if (portRequired) return { kind: "invalid", reason: reasons.port, detail: "port tag is missing" };
@@ -122,7 +124,7 @@ export function endpointsFromDockerLabels(
     if (port === undefined) {
       invalid.push({ container: container.name, detail: `${DockerLabel.port} ${JSON.stringify(rawPort)} is not a port` });
     } else if (!isValidMetricsPath(path)) {
-      invalid.push({ container: container.name, detail: `${DockerLabel.path} ${JSON.stringify(path)} must start with "/"` });
+      invalid.push({ container: container.name, detail: `${DockerLabel.path} ${JSON.stringify(path)} ${PATH_RULE}` });
     } else if (scheme !== undefined && scheme !== "http" && scheme !== "https") {
       invalid.push({ container: container.name, detail: `${DockerLabel.scheme} ${JSON.stringify(scheme)} is not http or https` });
     } else {
