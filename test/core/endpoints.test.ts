@@ -135,6 +135,12 @@ describe("endpointsFromTags", () => {
     expect(plan).toEqual({ kind: "invalid", reason: "invalid_metrics_path", detail: expect.stringContaining(JSON.stringify(path)) });
   });
 
+  it.each(["metrics", "/a b", "/x?y"])("explains in the warning what a path %j lacks", (path) => {
+    const plan = endpointsFromTags({ METRICS_PATH: path });
+
+    expect(plan).toMatchObject({ detail: expect.stringMatching(/absolute path .*whitespace.*"\?".*"#"/) });
+  });
+
   it.each(["abc", "70000", "0", "-1", "80.5", ""])("rejects ECS_METRICS_PORT=%j", (port) => {
     const plan = endpointsFromTags({ METRICS_PATH: "/metrics", ECS_METRICS_PATH: "/ecs", ECS_METRICS_PORT: port });
 
