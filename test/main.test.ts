@@ -192,6 +192,7 @@ describe("cloudmap-sd (built)", () => {
     expect(served).toBe("[]\n");
     expect(metrics).toMatch(/cloudmap_sd_cycles_total\{outcome="failure"\} [1-9]/);
     expect(code).toBe(0);
+    await sidecar.logLine((line) => line.msg === "cloudmap-sd stopped");
     const output = sidecar.stdout() + sidecar.stderr();
     expect(output).not.toContain(TEST_CREDENTIALS.secretAccessKey);
     expect(output).not.toContain(TEST_CREDENTIALS.accessKeyId);
@@ -215,5 +216,17 @@ describe("cloudmap-sd (built)", () => {
     expect(await readFile(join(dir, "ecs-services.json"))).toEqual(existing);
     expect(served).toBe(existing.toString("utf8"));
     expect(code).toBe(0);
+  });
+
+  it("stops cleanly on SIGINT too", async () => {
+    const dir = await dirs.make();
+    const sidecar = run(await unreachableAwsEnv(dir));
+    await sidecar.logLine((line) => line.msg === "discovery cycle finished");
+
+    sidecar.child.kill("SIGINT");
+    const { code } = await sidecar.exited;
+
+    expect(code).toBe(0);
+    expect(ownLines(sidecar.stderr())).toEqual(["cloudmap-sd: SIGINT received, stopping"]);
   });
 });

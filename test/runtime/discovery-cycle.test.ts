@@ -496,6 +496,27 @@ describe("Discovery", () => {
     });
   });
 
+  describe("abort", () => {
+    it("publishes nothing and counts no cycle outcome when the cycle is aborted", async () => {
+      // Prepare
+      const subject = await sidecar();
+      await subject.run();
+      const before = await readFile(subject.targetsPath);
+      cloudMap.register(api, instance("a2", "10.0.2.2"));
+      const controller = new AbortController();
+      controller.abort();
+
+      // Act
+      const report = await subject.discovery.runCycle(controller.signal);
+
+      // Assess
+      expect(report.outcome).toBe("failure");
+      expect(await readFile(subject.targetsPath)).toEqual(before);
+      expect(await subject.metric("cloudmap_sd_cycles_total", { outcome: "failure" })).toBeUndefined();
+      expect(subject.health.alive()).toBe(true);
+    });
+  });
+
   describe("staleness", () => {
     it("reports per namespace when it was last read completely, growing while reads fail", async () => {
       // Prepare
