@@ -7,12 +7,12 @@ import { CallCounter } from "./control/calls.js";
 import { Faults } from "./control/faults.js";
 import { ecsOperations } from "./ecs/handlers.js";
 import { EmulatorState } from "./model/state.js";
-import { ssmOperations } from "./ssm/handlers.js";
 import { type Topology, type TopologyInput, loadTopologyFile, parseTopology } from "./model/topology.js";
 import { AwsServiceError } from "./protocol/errors.js";
 import type { HandlerContext, OperationTable } from "./protocol/handler.js";
 import { InputReader, isPlainObject } from "./protocol/input.js";
 import { type AwsService, messageKey, parseTarget } from "./protocol/targets.js";
+import { ssmOperations } from "./ssm/handlers.js";
 
 /** pino-compatible subset; pass a pino child logger or nothing. */
 export interface EmulatorLogger {

@@ -1,5 +1,5 @@
 import { stableId } from "./ids.js";
-import type { NamespaceSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec, Topology } from "./topology.js";
+import { type NamespaceSpec, type ServiceSpec, type TaskDefinitionSpec, type TaskSpec, type Topology, trustTopology } from "./topology.js";
 
 export interface SyntheticOptions {
   readonly namespaces?: number;
@@ -73,7 +73,7 @@ export function syntheticTopology(options: SyntheticOptions = {}): Topology {
     namespaces.push({ name: nsName, type: n % 2 === 0 ? "DNS_PRIVATE" : "HTTP", tags: {}, services });
   }
 
-  return {
+  return trustTopology({
     region,
     accountId,
     namespaces,
@@ -81,7 +81,7 @@ export function syntheticTopology(options: SyntheticOptions = {}): Topology {
       [NAMESPACES_PARAMETER]: { type: "StringList", value: namespaces.map((ns) => ns.name).join(","), dataType: "text" },
     },
     ecs: withEcs ? { clusters, taskDefinitions, tasks } : { clusters: [], taskDefinitions: [], tasks: [] },
-  };
+  });
 }
 
 function serviceTags(s: number): Record<string, string> {

@@ -115,10 +115,21 @@ export type TaskDefinitionSpec = Topology["ecs"]["taskDefinitions"][number];
 export type TaskSpec = Topology["ecs"]["tasks"][number];
 export type HealthState = z.output<typeof healthSchema>;
 
+// Topologies this module validated or built itself (syntheticTopology). Re-validating a
+// 10,000-instance estate costs more than building it, so those are trusted as they are.
+const validated = new WeakSet<object>();
+
+/** Records that `topology` is already in validated form; parseTopology then returns it as is. */
+export function trustTopology(topology: Topology): Topology {
+  validated.add(topology);
+  return topology;
+}
+
 /** Validates a topology object; throws TopologyError listing every problem with its path. */
 export function parseTopology(value: unknown, source = "(object)"): Topology {
+  if (typeof value === "object" && value !== null && validated.has(value)) return value as Topology;
   const result = topologySchema.safeParse(value ?? {});
-  if (result.success) return result.data;
+  if (result.success) return trustTopology(result.data);
   throw new TopologyError(
     source,
     result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
