@@ -1,0 +1,273 @@
+/**
+ * `npm run bench`: cloudmap-sd and the naive baseline against the emulator, each in a child process.
+ *   --quick   100 instances only, 1 ms latency (a smoke run: does it all still work?)
+ *   --write   also record the run in BENCHMARKS.md
+ *   --profile write a V8 CPU profile of every measured cycle to ./bench-profiles
+ *   --verbose the children log warnings (pino JSON on stdout)
+ *   --only=N  only the estate of N instances (100, 1000 or 10000)
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { type Emulator, startEmulator } from "../dev/emulator/index.js";
+import { ESTATES, type Estate, EstateMutator, instancesOf, seededRandom, topologyOf } from "./estates.js";
+import type { Command, CycleMeasurement, Reply, Strategy } from "./protocol.js";
+import {
+  type Calls,
+  detailLines,
+  type EstateResult,
+  median,
+  replaceBlock,
+  resultsTable,
+  type StrategyResult,
+  verdictLines,
+  verdicts,
+} from "./report.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = new Set(process.argv.slice(2));
+const QUICK = args.has("--quick");
+const LATENCY_MS = QUICK ? 1 : 10;
+const STEADY_CYCLES = 7;
+const CHANGE_SAMPLES = 3;
+const LOOP_INTERVAL_MS = 1000;
+const CHURN = 0.01;
+const VERBOSE = args.has("--verbose");
+const PROFILE_DIR = args.has("--profile") ? join(process.cwd(), "bench-profiles") : undefined;
+
+/** One measured child process, answering one command at a time. */
+class Child {
+  private waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
+
+  private constructor(
+    private readonly process: ChildProcess,
+    readonly filePath: string,
+  ) {
+    process.on("message", (reply: Reply) => {
+      if (reply.type === "error" && !this.waiting) {
+        console.error(`worker error: ${reply.message}`);
+        return;
+      }
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      if (reply.type === "error") waiting?.reject(new Error(`worker: ${reply.message}`));
+      else waiting?.resolve(reply);
+    });
+    process.on("exit", (code) => this.waiting?.reject(new Error(`worker exited with code ${code}`)));
+  }
+
+  static async start(strategy: Strategy, dir: string, endpoint: string): Promise<Child> {
+    await mkdir(dir, { recursive: true });
+    const env: NodeJS.ProcessEnv = {};
+    // The SDK must see nothing of the user's AWS setup: only the emulator and fake credentials.
+    for (const [name, value] of Object.entries(process.env)) if (!name.startsWith("AWS_")) env[name] = value;
+    Object.assign(env, {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "AKIDBENCHMARK",
+      AWS_SECRET_ACCESS_KEY: "benchmark-secret",
+      AWS_CONFIG_FILE: join(dir, "no-aws-config"),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
+      AWS_EC2_METADATA_DISABLED: "true",
+      // Node 20 is still supported by the SDK version we use; the notice would only clutter the output.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    });
+    if (VERBOSE) env.BENCH_LOG_LEVEL = "warn";
+    if (PROFILE_DIR) env.BENCH_PROFILE_DIR = PROFILE_DIR;
+    const execArgv = ["--expose-gc"];
+    const child = fork(join(here, "worker.js"), [strategy, dir], { env, execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const ready = await new Promise<Reply>((resolve, reject) => {
+      child.once("message", resolve);
+      child.once("exit", (code) => reject(new Error(`${strategy} worker exited with code ${code}`)));
+    });
+    if (ready.type !== "ready") throw new Error(`${strategy} worker failed to start: ${ready.type === "error" ? ready.message : ready.type}`);
+    return new Child(child, ready.filePath);
+  }
+
+  request<T extends Reply["type"]>(command: Command, expect: T): Promise<Extract<Reply, { type: T }>> {
+    if (this.waiting) throw new Error("one command at a time");
+    return new Promise((resolve, reject) => {
+      this.waiting = {
+        resolve: (reply) =>
+          reply.type === expect ? resolve(reply as Extract<Reply, { type: T }>) : reject(new Error(`expected ${expect}, got ${reply.type}`)),
+        reject,
+      };
+      this.process.send(command);
+    });
+  }
+
+  async exit(): Promise<void> {
+    const exited = new Promise((resolve) => this.process.once("exit", resolve));
+    this.process.send({ type: "exit" } satisfies Command);
+    await exited;
+  }
+}
+
+/** One cycle in the child, with the emulator's count of the requests it received meanwhile. */
+async function cycle(child: Child, emulator: Emulator): Promise<CycleMeasurement & { calls: Calls }> {
+  emulator.calls.reset();
+  const measurement = await child.request({ type: "cycle" }, "cycle");
+  if (measurement.outcome !== "success") throw new Error(`cycle outcome ${measurement.outcome}`);
+  return { ...measurement, calls: emulator.calls.snapshot() };
+}
+
+async function sameFiles(a: string, b: string): Promise<{ same: boolean; sha256: string }> {
+  const [left, right] = await Promise.all([readFile(a), readFile(b)]);
+  return { same: left.equals(right), sha256: createHash("sha256").update(left).digest("hex") };
+}
+
+/** Polls the file (as Prometheus' watcher would see it) until it contains the instance id. */
+async function waitForInstance(path: string, instanceId: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let seen = -1;
+  const needle = `"${instanceId}"`;
+  while (performance.now() < deadline) {
+    const { mtimeMs } = await stat(path);
+    if (mtimeMs !== seen) {
+      seen = mtimeMs;
+      if ((await readFile(path, "utf8")).includes(needle)) return;
+    }
+    await sleep(5);
+  }
+  throw new Error(`instance ${instanceId} did not reach ${path} within ${timeoutMs} ms`);
+}
+
+async function benchEstate(estate: Estate): Promise<EstateResult> {
+  const topology = topologyOf(estate);
+  const emulator = await startEmulator({ topology, port: 0, latencyMs: LATENCY_MS });
+  const random = seededRandom(20_240_601);
+  const mutator = new EstateMutator(emulator.state, random);
+  const dir = await mkdtemp(join(tmpdir(), "cloudmap-sd-bench-"));
+  const log = (message: string) => process.stderr.write(`[${estate.name}] ${message}\n`);
+  try {
+    const sd = await Child.start("cloudmap-sd", join(dir, "cloudmap-sd"), emulator.url);
+    const naive = await Child.start("naive", join(dir, "naive"), emulator.url);
+
+    const sdCold = await cycle(sd, emulator);
+    log(`cloudmap-sd cold sync ${Math.round(sdCold.wallMs)} ms, ${sdCold.targets} targets, peak RSS ${Math.round(sdCold.maxRssMb)} MB`);
+    const sdSteady = [];
+    for (let i = 0; i < STEADY_CYCLES; i++) sdSteady.push(await cycle(sd, emulator));
+    const steadyRss = Math.round(sdSteady.at(-1)?.maxRssMb ?? 0);
+    log(`cloudmap-sd steady cycles ${sdSteady.map((m) => Math.round(m.wallMs)).join(", ")} ms, CPU ${sdSteady.map((m) => Math.round(m.cpuMs)).join(", ")} ms, peak RSS ${steadyRss} MB`);
+    const naiveCold = await cycle(naive, emulator);
+    log(`naive cold sync ${Math.round(naiveCold.wallMs)} ms, peak RSS ${Math.round(naiveCold.maxRssMb)} MB`);
+    const naiveSteady = await cycle(naive, emulator);
+    const before = await sameFiles(sd.filePath, naive.filePath);
+
+    const churn = mutator.churn(CHURN);
+    const sdChurn = await cycle(sd, emulator);
+    const naiveChurn = await cycle(naive, emulator);
+    const after = await sameFiles(sd.filePath, naive.filePath);
+    log(`churn: cloudmap-sd ${Math.round(sdChurn.wallMs)} ms, naive ${Math.round(naiveChurn.wallMs)} ms; files identical: ${before.same} / ${after.same}`);
+    const naiveFinal = naiveChurn;
+    await naive.exit();
+
+    // Change → file: the sidecar's real loop at a 1 s interval; one change at a random moment.
+    await sd.request({ type: "loop-start", intervalMs: LOOP_INTERVAL_MS }, "loop-started");
+    const changeToFileMs: number[] = [];
+    for (let i = 0; i < CHANGE_SAMPLES; i++) {
+      await sleep(200 + random() * LOOP_INTERVAL_MS);
+      const id = mutator.addInstance();
+      const changed = performance.now();
+      await waitForInstance(sd.filePath, id, 30_000);
+      changeToFileMs.push(performance.now() - changed);
+    }
+    const stopped = await sd.request({ type: "loop-stop" }, "loop-stopped");
+    log(`change → file ${changeToFileMs.map(Math.round).join(", ")} ms (${stopped.cycles} loop cycles); peak RSS ${Math.round(stopped.maxRssMb)} MB, heap kept ${Math.round(stopped.retainedHeapMb)} MB`);
+    await sd.exit();
+
+    const steadyCpu = sdSteady.map((m) => m.cpuMs);
+    const sdResult: StrategyResult = {
+      strategy: "cloudmap-sd",
+      coldMs: sdCold.wallMs,
+      coldCalls: sdCold.calls,
+      steadyMs: median(sdSteady.map((m) => m.wallMs)),
+      steadyCpuMs: median(steadyCpu),
+      steadyCalls: sdSteady.at(-1)?.calls ?? {},
+      steadyTotals: sdSteady.map((m) => Object.values(m.calls).reduce((a, b) => a + b, 0)),
+      churnMs: sdChurn.wallMs,
+      churnCalls: sdChurn.calls,
+      changeToFileMs,
+      peakRssMb: Math.max(stopped.maxRssMb, sdChurn.maxRssMb),
+      fileBytes: sdChurn.fileBytes,
+      targets: sdChurn.targets,
+    };
+    const naiveResult: StrategyResult = {
+      strategy: "naive",
+      coldMs: naiveCold.wallMs,
+      coldCalls: naiveCold.calls,
+      steadyMs: naiveSteady.wallMs,
+      steadyCpuMs: naiveSteady.cpuMs,
+      steadyCalls: naiveSteady.calls,
+      steadyTotals: [Object.values(naiveSteady.calls).reduce((a, b) => a + b, 0)],
+      churnMs: naiveChurn.wallMs,
+      churnCalls: naiveChurn.calls,
+      peakRssMb: naiveFinal.maxRssMb,
+      fileBytes: naiveFinal.fileBytes,
+      targets: naiveFinal.targets,
+    };
+    return {
+      estate: estate.name,
+      instances: instancesOf(estate),
+      services: estate.namespaces * estate.servicesPerNamespace,
+      namespaces: estate.namespaces,
+      churn,
+      identical: { steady: before.same, churn: after.same, sha256: after.sha256 },
+      results: [sdResult, naiveResult],
+    };
+  } finally {
+    await emulator.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
+  const estates = QUICK ? ESTATES.slice(0, 1) : ESTATES.filter((estate) => only === undefined || String(instancesOf(estate)) === only);
+  const results: EstateResult[] = [];
+  for (const estate of estates) results.push(await benchEstate(estate));
+  const seconds = (performance.now() - started) / 1000;
+
+  const cpu = cpus();
+  const command = QUICK ? "npm run bench -- --quick" : "npm run bench";
+  const largest = results.at(-1) as EstateResult;
+  const header = [
+    `Run ${new Date().toISOString().slice(0, 10)} · ${cpu[0]?.model.trim() ?? "unknown CPU"} · ${cpu.length} cores · Node ${process.version} · \`${command}\` · ${LATENCY_MS} ms emulated latency per call · took ${seconds.toFixed(0)} s`,
+  ].join("\n");
+  const output = [
+    header,
+    "",
+    resultsTable(results),
+    "",
+    "Calls by operation (counted by the emulator):",
+    "",
+    detailLines(results),
+    "",
+    `Targets, judged on the ${largest.estate}-instance estate:`,
+    "",
+    verdictLines(verdicts(largest)),
+  ].join("\n");
+  process.stdout.write(`${output}\n`);
+
+  if (args.has("--write")) {
+    const path = join(process.cwd(), "BENCHMARKS.md");
+    const document = await readFile(path, "utf8").catch(() => "# Benchmarks\n");
+    await writeFile(path, replaceBlock(document, output));
+    process.stderr.write(`recorded in ${path}\n`);
+  }
+  const mismatch = results.some((r) => !r.identical.steady || !r.identical.churn);
+  if (mismatch) {
+    process.stderr.write("FAIL: the cloudmap-sd file differs from the naive baseline's\n");
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

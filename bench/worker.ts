@@ -1,0 +1,192 @@
+/**
+ * The measured child process: one strategy, driven over IPC by bench/run.ts, so that its peak RSS
+ * and CPU time are its own and not the emulator's. Usage (forked): worker.js <strategy> <dir>.
+ */
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
+import pLimit from "p-limit";
+import { CallCounter } from "../src/aws/call.js";
+import { createAwsClients } from "../src/aws/clients.js";
+import { CloudMapApi } from "../src/aws/cloudmap.js";
+import { CloudMapFetcher } from "../src/aws/cloudmap-fetcher.js";
+import { EcsApi } from "../src/aws/ecs.js";
+import { EcsEnricher } from "../src/aws/ecs-enricher.js";
+import { readParameter } from "../src/aws/ssm-parameter.js";
+import { loadConfig } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
+import { TARGETS_FILE_NAME } from "../src/main.js";
+import { Metrics } from "../src/metrics.js";
+import { PublishedFile } from "../src/output/published-file.js";
+import { Discovery } from "../src/runtime/discovery-cycle.js";
+import { HealthState } from "../src/runtime/health.js";
+import { runRefreshLoop } from "../src/runtime/refresh-loop.js";
+import { NaiveDiscovery } from "./naive.js";
+import type { Command, CycleMeasurement, Reply, Strategy } from "./protocol.js";
+
+interface Measured {
+  readonly targetsFile: PublishedFile;
+  /** One cycle; resolves with what the strategy reports about it. */
+  runCycle(signal: AbortSignal): Promise<{ outcome: string; targets: number; apiCalls: number; file: string }>;
+}
+
+/**
+ * Mirrors start() in src/main.ts (same settings from the same loadConfig, same objects, same
+ * wiring) minus the HTTP server and the loop, so that the bench can run one cycle at a time.
+ */
+async function cloudmapSd(env: NodeJS.ProcessEnv): Promise<Measured> {
+  const config = loadConfig(env);
+  const logger = createLogger(config.LOG_LEVEL);
+  const now = Date.now;
+  const health = new HealthState(Math.max(300_000, 10 * config.CONFIG_RELOAD_FREQUENCY * 1000), now);
+  let discovery: Discovery | undefined;
+  const metrics = new Metrics(now, () => discovery?.staleness() ?? new Map());
+  const calls = new CallCounter(metrics);
+  const clients = createAwsClients({
+    callTimeoutMs: config.AWS_CALL_TIMEOUT * 1000,
+    retryMode: config.awsRetryMode,
+    endpointOverridden: config.awsEndpointOverridden,
+    onAttempt: (operation, outcome) => metrics.awsAttempts.inc({ operation, outcome }),
+  });
+  const limit = pLimit(config.DISCOVERY_CONCURRENCY);
+  const targetsFile = new PublishedFile(join(config.CONFIG_FILE_DIR, TARGETS_FILE_NAME));
+  await targetsFile.open("[]\n");
+  discovery = new Discovery({
+    readNamespaces: (signal) => readParameter(clients.ssm, calls, config.DISCOVERY_NAMESPACES_PARAMETER_NAME, signal),
+    fetcher: new CloudMapFetcher(new CloudMapApi(clients.serviceDiscovery, calls), {
+      healthStatus: config.HEALTH_STATUS,
+      tagTtlMs: config.TAG_REFRESH_INTERVAL * 1000,
+      healthRefreshMs: config.HEALTH_REFRESH_INTERVAL * 1000,
+      readUntaggedInstances: config.ECS_ENRICHMENT !== "off",
+      limit,
+      now,
+    }),
+    enricher: new EcsEnricher(new EcsApi(clients.ecs, calls), config.ECS_ENRICHMENT, limit),
+    targetsFile,
+    calls,
+    metrics,
+    logger,
+    health,
+    buildOptions: { dropStoppedTasks: config.ECS_DROP_STOPPED_TASKS },
+    now,
+  });
+  const active = discovery;
+  return { targetsFile, runCycle: (signal) => active.runCycle(signal) };
+}
+
+async function naive(env: NodeJS.ProcessEnv): Promise<Measured> {
+  const config = loadConfig(env);
+  const calls = new CallCounter({ record: () => {} });
+  const clients = createAwsClients({
+    callTimeoutMs: config.AWS_CALL_TIMEOUT * 1000,
+    retryMode: config.awsRetryMode,
+    endpointOverridden: config.awsEndpointOverridden,
+  });
+  const targetsFile = new PublishedFile(join(config.CONFIG_FILE_DIR, TARGETS_FILE_NAME));
+  await targetsFile.open("[]\n");
+  const strategy = new NaiveDiscovery({
+    clients,
+    cloudMap: new CloudMapApi(clients.serviceDiscovery, calls),
+    ecs: new EcsApi(clients.ecs, calls),
+    calls,
+    namespacesParameter: config.DISCOVERY_NAMESPACES_PARAMETER_NAME,
+    targetsFile,
+  });
+  return { targetsFile, runCycle: () => strategy.runCycle() };
+}
+
+function send(reply: Reply): void {
+  process.send?.(reply);
+}
+
+const mb = (bytes: number) => bytes / (1024 * 1024);
+
+/** With BENCH_PROFILE_DIR set, each measured cycle is also CPU-profiled (V8 sampling, ~5 % overhead). */
+const profileDir = process.env.BENCH_PROFILE_DIR;
+let session: Session | undefined;
+let cycleNumber = 0;
+
+async function measure(measured: Measured, strategy: Strategy): Promise<CycleMeasurement> {
+  if (profileDir && !session) {
+    session = new Session();
+    session.connect();
+    await session.post("Profiler.enable");
+  }
+  await session?.post("Profiler.start");
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const report = await measured.runCycle(new AbortController().signal);
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  if (session && profileDir) {
+    const { profile } = await session.post("Profiler.stop");
+    await mkdir(profileDir, { recursive: true });
+    await writeFile(join(profileDir, `${strategy}-${process.pid}-cycle${cycleNumber}.cpuprofile`), JSON.stringify(profile));
+  }
+  cycleNumber++;
+  return {
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    heapUsedMb: mb(process.memoryUsage().heapUsed),
+    fileBytes: (await stat(measured.targetsFile.path)).size,
+    targets: report.targets,
+    apiCalls: report.apiCalls,
+    outcome: report.outcome,
+    file: report.file,
+  };
+}
+
+async function main(): Promise<void> {
+  const [strategy, dir] = process.argv.slice(2) as [Strategy, string];
+  const env = { ...process.env, CONFIG_FILE_DIR: dir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent" };
+  const measured = strategy === "naive" ? await naive(env) : await cloudmapSd(env);
+  let loop: { controller: AbortController; done: Promise<void>; cycles: number } | undefined;
+
+  process.on("message", (command: Command) => {
+    const handle = async (): Promise<Reply | undefined> => {
+      switch (command.type) {
+        case "cycle":
+          return { type: "cycle", ...(await measure(measured, strategy)) };
+        case "loop-start": {
+          // The sidecar's own loop (immediate first cycle, no overlap), as src/main.ts runs it.
+          const controller = new AbortController();
+          const state = { controller, cycles: 0, done: Promise.resolve() };
+          state.done = runRefreshLoop({
+            intervalMs: command.intervalMs,
+            signal: controller.signal,
+            run: async (signal) => {
+              await measured.runCycle(signal);
+              state.cycles++;
+            },
+            onError: (error) => send({ type: "error", message: String(error) }),
+          });
+          loop = state;
+          return { type: "loop-started" };
+        }
+        case "loop-stop": {
+          loop?.controller.abort();
+          await loop?.done;
+          const cycles = loop?.cycles ?? 0;
+          loop = undefined;
+          const maxRssMb = process.resourceUsage().maxRSS / 1024;
+          // After the peak is read: what the sidecar keeps between cycles once garbage is collected.
+          (globalThis as { gc?: () => void }).gc?.();
+          return { type: "loop-stopped", cycles, maxRssMb, retainedHeapMb: mb(process.memoryUsage().heapUsed) };
+        }
+        case "exit":
+          process.exit(0);
+      }
+    };
+    handle().then(
+      (reply) => reply && send(reply),
+      (error: unknown) => send({ type: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    );
+  });
+  send({ type: "ready", filePath: measured.targetsFile.path });
+}
+
+main().catch((error: unknown) => {
+  send({ type: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  process.exit(1);
+});
