@@ -17,6 +17,8 @@ export interface StrategyResult {
   /** Change in Cloud Map → file on disk, one sample per change; undefined when not measured. */
   readonly changeToFileMs?: readonly number[];
   readonly peakRssMb: number;
+  /** Peak RSS right after the cold sync, comparable between strategies (they run different numbers of cycles). */
+  readonly coldRssMb: number;
   readonly fileBytes: number;
   readonly targets: number;
 }
@@ -105,6 +107,10 @@ export function resultsTable(estates: readonly EstateResult[]): string {
   return lines.join("\n");
 }
 
+function plural(n: number, noun: string): string {
+  return `${int(n)} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function breakdown(calls: Calls): string {
   const entries = Object.entries(calls).filter(([, n]) => n > 0);
   return entries.length === 0 ? "none" : entries.map(([operation, n]) => `${operation} ${int(n)}`).join(" · ");
@@ -114,12 +120,12 @@ export function detailLines(estates: readonly EstateResult[]): string {
   const lines: string[] = [];
   for (const estate of estates) {
     lines.push(
-      `- **${estate.estate} instances** (${estate.namespaces} namespaces, ${estate.services} services, ${estate.instances} ECS tasks; churn replaced ${estate.churn.replaced} instances in ${estate.churn.services} services). ` +
+      `- **${estate.estate} instances** (${plural(estate.namespaces, "namespace")}, ${plural(estate.services, "service")}, ${plural(estate.instances, "ECS task")}; churn replaced ${plural(estate.churn.replaced, "instance")} in ${plural(estate.churn.services, "service")}). ` +
         `Files identical: steady ${estate.identical.steady ? "yes" : "**NO**"}, after churn ${estate.identical.churn ? "yes" : "**NO**"} (sha256 ${estate.identical.sha256.slice(0, 12)}…).`,
     );
     for (const r of estate.results) {
       const spread = Math.min(...r.steadyTotals) === Math.max(...r.steadyTotals) ? "" : ` (steady totals ${r.steadyTotals.join(", ")})`;
-      lines.push(`  - ${r.strategy}, ${int(r.targets)} targets — cold: ${breakdown(r.coldCalls)}`);
+      lines.push(`  - ${r.strategy}, ${int(r.targets)} targets, peak RSS after cold sync ${one(r.coldRssMb)} MB — cold: ${breakdown(r.coldCalls)}`);
       lines.push(`    steady: ${breakdown(r.steadyCalls)}${spread}; churn: ${breakdown(r.churnCalls)}`);
       if (r.changeToFileMs) lines.push(`    change → file samples ms: ${r.changeToFileMs.map(int).join(", ")}`);
     }

@@ -183,6 +183,8 @@ async function main(): Promise<void> {
       (error: unknown) => send({ type: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
     );
   });
+  // The orchestrator is gone (it failed or was interrupted): nothing left to measure.
+  process.on("disconnect", () => process.exit(0));
   send({ type: "ready", filePath: measured.targetsFile.path });
 }
 
