@@ -2,7 +2,7 @@
  * `npm run bench`: cloudmap-sd and the naive baseline against the emulator, each in a child process.
  *   --quick   100 instances only, 1 ms latency (a smoke run: does it all still work?)
  *   --write   also record the run in BENCHMARKS.md
- *   --profile write a V8 CPU profile of every measured cycle to ./bench-profiles
+ *   --profile write a V8 CPU profile of every measured cycle to ./.tmp-bench-profiles (git-ignored)
  *   --verbose the children log warnings (pino JSON on stdout)
  *   --only=N  only the estate of N instances (100, 1000 or 10000)
  */
@@ -38,7 +38,7 @@ const CHANGE_SAMPLES = 3;
 const LOOP_INTERVAL_MS = 1000;
 const CHURN = 0.01;
 const VERBOSE = args.has("--verbose");
-const PROFILE_DIR = args.has("--profile") ? join(process.cwd(), "bench-profiles") : undefined;
+const PROFILE_DIR = args.has("--profile") ? join(process.cwd(), ".tmp-bench-profiles") : undefined;
 
 /** One measured child process, answering one command at a time. */
 class Child {
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
   const command = QUICK ? "npm run bench -- --quick" : "npm run bench";
   const largest = results.at(-1) as EstateResult;
   const header = [
-    `Run ${new Date().toISOString().slice(0, 10)} · ${cpu[0]?.model.trim() ?? "unknown CPU"} · ${cpu.length} cores · Node ${process.version} · \`${command}\` · ${LATENCY_MS} ms emulated latency per call · took ${seconds.toFixed(0)} s`,
+    `Run ${new Date().toISOString().slice(0, 10)} · ${cpu[0]?.model.trim() ?? "unknown CPU"} · ${cpu.length} cores · Node ${process.version} · \`${command}\` · ${LATENCY_MS} ms emulated latency per call · measuring took ${seconds.toFixed(0)} s (after the build)`,
   ].join("\n");
   const output = [
     header,
@@ -264,7 +264,9 @@ async function main(): Promise<void> {
   ].join("\n");
   process.stdout.write(`${output}\n`);
 
-  if (args.has("--write")) {
+  if (args.has("--write") && (QUICK || only !== undefined)) {
+    process.stderr.write("not recording: BENCHMARKS.md records full runs only (drop --quick / --only)\n");
+  } else if (args.has("--write")) {
     const path = join(process.cwd(), "BENCHMARKS.md");
     const document = await readFile(path, "utf8").catch(() => "# Benchmarks\n");
     await writeFile(path, replaceBlock(document, output));
