@@ -5,21 +5,13 @@
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
-import pLimit from "p-limit";
 import { CallCounter } from "../src/aws/call.js";
 import { createAwsClients } from "../src/aws/clients.js";
 import { CloudMapApi } from "../src/aws/cloudmap.js";
-import { CloudMapFetcher } from "../src/aws/cloudmap-fetcher.js";
 import { EcsApi } from "../src/aws/ecs.js";
-import { EcsEnricher } from "../src/aws/ecs-enricher.js";
-import { readParameter } from "../src/aws/ssm-parameter.js";
 import { loadConfig } from "../src/config.js";
-import { createLogger } from "../src/logger.js";
-import { TARGETS_FILE_NAME } from "../src/main.js";
-import { Metrics } from "../src/metrics.js";
+import { createSidecar, TARGETS_FILE_NAME } from "../src/main.js";
 import { PublishedFile } from "../src/output/published-file.js";
-import { Discovery } from "../src/runtime/discovery-cycle.js";
-import { HealthState } from "../src/runtime/health.js";
 import { runRefreshLoop } from "../src/runtime/refresh-loop.js";
 import { NaiveDiscovery } from "./naive.js";
 import type { Command, CycleMeasurement, Reply, Strategy } from "./protocol.js";
@@ -30,48 +22,10 @@ interface Measured {
   runCycle(signal: AbortSignal): Promise<{ outcome: string; targets: number; apiCalls: number; file: string }>;
 }
 
-/**
- * Mirrors start() in src/main.ts (same settings from the same loadConfig, same objects, same
- * wiring) minus the HTTP server and the loop, so that the bench can run one cycle at a time.
- */
+/** The real sidecar from the same composition root as src/main.ts, minus the HTTP server and the loop. */
 async function cloudmapSd(env: NodeJS.ProcessEnv): Promise<Measured> {
-  const config = loadConfig(env);
-  const logger = createLogger(config.LOG_LEVEL);
-  const now = Date.now;
-  const health = new HealthState(Math.max(300_000, 10 * config.CONFIG_RELOAD_FREQUENCY * 1000), now);
-  let discovery: Discovery | undefined;
-  const metrics = new Metrics(now, () => discovery?.staleness() ?? new Map());
-  const calls = new CallCounter(metrics);
-  const clients = createAwsClients({
-    callTimeoutMs: config.AWS_CALL_TIMEOUT * 1000,
-    retryMode: config.awsRetryMode,
-    endpointOverridden: config.awsEndpointOverridden,
-    onAttempt: (operation, outcome) => metrics.awsAttempts.inc({ operation, outcome }),
-  });
-  const limit = pLimit(config.DISCOVERY_CONCURRENCY);
-  const targetsFile = new PublishedFile(join(config.CONFIG_FILE_DIR, TARGETS_FILE_NAME));
-  await targetsFile.open("[]\n");
-  discovery = new Discovery({
-    readNamespaces: (signal) => readParameter(clients.ssm, calls, config.DISCOVERY_NAMESPACES_PARAMETER_NAME, signal),
-    fetcher: new CloudMapFetcher(new CloudMapApi(clients.serviceDiscovery, calls), {
-      healthStatus: config.HEALTH_STATUS,
-      tagTtlMs: config.TAG_REFRESH_INTERVAL * 1000,
-      healthRefreshMs: config.HEALTH_REFRESH_INTERVAL * 1000,
-      readUntaggedInstances: config.ECS_ENRICHMENT !== "off",
-      limit,
-      now,
-    }),
-    enricher: new EcsEnricher(new EcsApi(clients.ecs, calls), config.ECS_ENRICHMENT, limit),
-    targetsFile,
-    calls,
-    metrics,
-    logger,
-    health,
-    buildOptions: { dropStoppedTasks: config.ECS_DROP_STOPPED_TASKS },
-    now,
-  });
-  const active = discovery;
-  return { targetsFile, runCycle: (signal) => active.runCycle(signal) };
+  const { discovery, targetsFile } = await createSidecar(loadConfig(env));
+  return { targetsFile, runCycle: (signal) => discovery.runCycle(signal) };
 }
 
 async function naive(env: NodeJS.ProcessEnv): Promise<Measured> {

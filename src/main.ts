@@ -13,6 +13,7 @@ import { EcsEnricher } from "./aws/ecs-enricher.js";
 import { readParameter } from "./aws/ssm-parameter.js";
 import { type Config, helpText, loadConfig } from "./config.js";
 import { ConfigError, errorMessage } from "./errors.js";
+import type { Logger } from "pino";
 import { createHttpServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
@@ -31,10 +32,23 @@ export interface RunningSidecar {
   stop(): Promise<void>;
 }
 
-/** The composition root: config → logger, metrics, clients → loop + HTTP server. */
-export async function start(config: Config): Promise<RunningSidecar> {
-  const logger = createLogger(config.LOG_LEVEL);
-  const now = Date.now;
+export interface Sidecar {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: HealthState;
+  readonly discovery: Discovery;
+  readonly targetsFile: PublishedFile;
+  /** Releases the AWS clients' sockets. */
+  destroy(): void;
+}
+
+/**
+ * The composition root: config → logger, metrics, AWS clients → one Discovery, ready to run
+ * cycles. start() adds the loop and the HTTP server; the benchmark drives cycles itself.
+ */
+export async function createSidecar(config: Config, options: { logger?: Logger; now?: () => number } = {}): Promise<Sidecar> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const now = options.now ?? Date.now;
   const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
   const health = new HealthState(Math.max(300_000, 10 * intervalMs), now);
   let discovery: Discovery | undefined;
@@ -50,9 +64,10 @@ export async function start(config: Config): Promise<RunningSidecar> {
 
   const targetsFile = new PublishedFile(join(config.CONFIG_FILE_DIR, TARGETS_FILE_NAME));
   const opened = await targetsFile.open("[]\n");
-  logger.info({ path: targetsFile.path, state: opened }, opened === "existing"
-    ? "keeping the existing targets file until the first complete discovery"
-    : "targets file created empty");
+  logger.info(
+    { path: targetsFile.path, state: opened },
+    opened === "existing" ? "keeping the existing targets file until the first complete discovery" : "targets file created empty",
+  );
   const promParameter = config.PROMETHEUS_CONFIG_PARAMETER_NAME;
   const prometheusConfigFile = promParameter ? new PublishedFile(join(config.CONFIG_FILE_DIR, PROMETHEUS_CONFIG_FILE_NAME)) : undefined;
   await prometheusConfigFile?.open();
@@ -78,7 +93,13 @@ export async function start(config: Config): Promise<RunningSidecar> {
     buildOptions: { dropStoppedTasks: config.ECS_DROP_STOPPED_TASKS },
     now,
   });
+  return { logger, metrics, health, discovery, targetsFile, destroy: () => destroyAwsClients(clients) };
+}
 
+/** createSidecar plus the refresh loop and the HTTP server; stop() shuts both down. */
+export async function start(config: Config): Promise<RunningSidecar> {
+  const { logger, metrics, health, discovery, targetsFile, destroy } = await createSidecar(config);
+  const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
   const server = createHttpServer({ registry: metrics.registry, health, targets: () => targetsFile.content, logger });
   server.listen(config.LISTEN_ADDRESS.port, config.LISTEN_ADDRESS.host);
   await once(server, "listening");
@@ -89,20 +110,18 @@ export async function start(config: Config): Promise<RunningSidecar> {
   logger.info({ url, namespacesParameter: config.DISCOVERY_NAMESPACES_PARAMETER_NAME, intervalSeconds: config.CONFIG_RELOAD_FREQUENCY }, "cloudmap-sd started");
 
   const controller = new AbortController();
-  const activeDiscovery = discovery;
   const loop = runRefreshLoop({
     intervalMs,
     signal: controller.signal,
     run: async (signal) => {
-      await activeDiscovery.runCycle(signal);
+      await discovery.runCycle(signal);
     },
     onError: (error) => logger.error({ err: errorMessage(error) }, "discovery cycle crashed; retrying next interval"),
-    now,
   }).finally(() => health.loopStopped());
 
   return {
     url,
-    discovery: activeDiscovery,
+    discovery,
     async stop() {
       controller.abort();
       server.closeAllConnections();
@@ -110,7 +129,7 @@ export async function start(config: Config): Promise<RunningSidecar> {
         Promise.race([loop, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]),
         new Promise((resolve) => server.close(resolve)),
       ]);
-      destroyAwsClients(clients);
+      destroy();
       logger.info("cloudmap-sd stopped");
       logger.flush();
     },

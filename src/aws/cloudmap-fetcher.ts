@@ -38,6 +38,8 @@ interface ServiceState {
   instances?: Instance[];
   revision?: number;
   instancesAt: number;
+  /** Rebuilt only when something about the service changed, so unchanged services keep their identity. */
+  snapshot?: ServiceSnapshot;
 }
 
 interface NamespaceState {
@@ -72,7 +74,8 @@ export class CloudMapFetcher {
       lastCompleteAt.set(name, namespace?.lastCompleteAt);
       for (const service of namespace?.services.values() ?? []) {
         if (service.tags === undefined) continue;
-        snapshots.push({ service: service.service, tags: service.tags, instances: service.instances ?? [] });
+        service.snapshot ??= { service: service.service, tags: service.tags, instances: service.instances ?? [] };
+        snapshots.push(service.snapshot);
       }
     }
     return {
@@ -120,7 +123,10 @@ export class CloudMapFetcher {
             keep.add(service.id);
             const known = state.services.get(service.id);
             const serviceState = known ?? { service, tagsAt: 0, instancesAt: 0 };
-            serviceState.service = service;
+            if (!sameService(serviceState.service, service)) {
+              serviceState.service = service;
+              serviceState.snapshot = undefined;
+            }
             state.services.set(service.id, serviceState);
             return this.refreshService(serviceState, cycle, abortSignal);
           }),
@@ -139,7 +145,11 @@ export class CloudMapFetcher {
     if (state.tags === undefined || now() - state.tagsAt >= tagTtlMs) {
       try {
         const at = now();
-        state.tags = await limit(() => this.api.tags(state.service, abortSignal));
+        const tags = await limit(() => this.api.tags(state.service, abortSignal));
+        if (state.tags === undefined || !sameRecord(state.tags, tags)) {
+          state.tags = tags;
+          state.snapshot = undefined;
+        }
         state.tagsAt = at;
       } catch (error) {
         cycle.errors.push(error as AwsCallError);
@@ -148,6 +158,7 @@ export class CloudMapFetcher {
       }
     }
     if (!this.needsInstances(state.tags)) {
+      if (state.instances !== undefined) state.snapshot = undefined;
       state.instances = undefined;
       state.revision = undefined;
       return fresh;
@@ -161,7 +172,10 @@ export class CloudMapFetcher {
       const { instances, revision } = await limit(() =>
         this.api.instances(state.service, this.options.healthStatus, abortSignal),
       );
-      state.instances = instances;
+      if (state.instances === undefined || !sameInstances(state.instances, instances)) {
+        state.instances = instances;
+        state.snapshot = undefined;
+      }
       state.revision = revision;
       state.instancesAt = at;
       cycle.reread++;
@@ -188,4 +202,32 @@ interface Cycle {
   errors: AwsCallError[];
   missing: string[];
   reread: number;
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+function sameService(a: Service, b: Service): boolean {
+  return (
+    a.id === b.id &&
+    a.arn === b.arn &&
+    a.name === b.name &&
+    a.namespace.id === b.namespace.id &&
+    a.namespace.name === b.namespace.name &&
+    a.namespace.type === b.namespace.type &&
+    a.namespace.httpName === b.namespace.httpName
+  );
+}
+
+/** Same instances in the same order (a health re-read that changed nothing keeps the snapshot). */
+function sameInstances(a: readonly Instance[], b: readonly Instance[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((x, i) => {
+      const y = b[i] as Instance;
+      return x.id === y.id && x.healthStatus === y.healthStatus && sameRecord(x.attributes, y.attributes);
+    })
+  );
 }

@@ -23,6 +23,8 @@ export class EcsEnricher {
   /** cluster + "/" + task id → task, or null when ECS no longer knows it (stopped long ago). */
   private readonly tasks = new Map<string, EcsTask | null>();
   private readonly definitions = new Map<string, EcsTaskDefinition>();
+  /** Per input snapshot: the enriched snapshot and the cache entries it was made from. */
+  private readonly enriched = new WeakMap<ServiceSnapshot, { sources: unknown[]; result: ServiceSnapshot }>();
 
   constructor(
     private readonly api: EcsApi,
@@ -46,19 +48,31 @@ export class EcsEnricher {
     await this.describeNewTasks(wanted, errors, abortSignal);
     await this.describeNewDefinitions(snapshots, errors, abortSignal);
 
-    const enriched = snapshots.map((snapshot) => {
-      const ecsTasks = new Map<string, EcsTask>();
-      const ecsTaskDefinitions = new Map<string, EcsTaskDefinition>();
-      for (const instance of snapshot.instances) {
-        const task = this.tasks.get(`${instance.attributes[Attribute.cluster]}/${instance.id}`);
-        if (!task) continue;
-        ecsTasks.set(instance.id, task);
-        const definition = task.taskDefinitionArn ? this.definitions.get(task.taskDefinitionArn) : undefined;
-        if (definition) ecsTaskDefinitions.set(definition.arn, definition);
-      }
-      return { ...snapshot, ecsTasks, ...(usesDockerLabels(snapshot) ? { ecsTaskDefinitions } : {}) };
-    });
-    return { snapshots: enriched, errors, enabled };
+    return { snapshots: snapshots.map((snapshot) => this.enrichOne(snapshot)), errors, enabled };
+  }
+
+  /** Returns the same object as last cycle when the service and its ECS facts are unchanged. */
+  private enrichOne(snapshot: ServiceSnapshot): ServiceSnapshot {
+    const dockerLabels = usesDockerLabels(snapshot);
+    const sources: unknown[] = [];
+    const ecsTasks = new Map<string, EcsTask>();
+    const ecsTaskDefinitions = new Map<string, EcsTaskDefinition>();
+    for (const instance of snapshot.instances) {
+      const task = this.tasks.get(`${instance.attributes[Attribute.cluster]}/${instance.id}`);
+      sources.push(task);
+      if (!task) continue;
+      ecsTasks.set(instance.id, task);
+      const definition = dockerLabels && task.taskDefinitionArn ? this.definitions.get(task.taskDefinitionArn) : undefined;
+      sources.push(definition);
+      if (definition) ecsTaskDefinitions.set(definition.arn, definition);
+    }
+    const cached = this.enriched.get(snapshot);
+    if (cached && cached.sources.length === sources.length && cached.sources.every((source, i) => source === sources[i])) {
+      return cached.result;
+    }
+    const result = { ...snapshot, ecsTasks, ...(dockerLabels ? { ecsTaskDefinitions } : {}) };
+    this.enriched.set(snapshot, { sources, result });
+    return result;
   }
 
   private async describeNewTasks(

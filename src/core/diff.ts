@@ -8,8 +8,13 @@ export interface TargetDiff {
 
 /** Counts scrape endpoints that appeared or disappeared between two builds (for the cycle log line). */
 export function diffTargets(previous: readonly TargetGroup[], next: readonly TargetGroup[]): TargetDiff {
-  const before = new Set(previous.map(targetKey));
-  const after = new Set(next.map(targetKey));
+  return diffKeys(previous.map(targetKey), next.map(targetKey));
+}
+
+/** The same, on already computed target keys. */
+export function diffKeys(previous: readonly string[], next: readonly string[]): TargetDiff {
+  const before = new Set(previous);
+  const after = new Set(next);
   let added = 0;
   for (const key of after) if (!before.has(key)) added++;
   let removed = 0;

@@ -7,11 +7,17 @@ import type { TargetGroup } from "./model.js";
  * file SD rejects unknown fields.
  */
 export function renderTargetGroups(groups: readonly TargetGroup[]): string {
-  if (groups.length === 0) return "[]\n";
-  const lines = groups.map((group) => {
-    const labels: Record<string, string> = {};
-    for (const name of Object.keys(group.labels).sort()) labels[name] = group.labels[name] as string;
-    return JSON.stringify({ targets: group.targets, labels });
-  });
-  return `[\n${lines.join(",\n")}\n]\n`;
+  return renderLines(groups.map(renderGroupLine));
+}
+
+/** One group as one line of canonical JSON (label names sorted). */
+export function renderGroupLine(group: TargetGroup): string {
+  const labels: Record<string, string> = {};
+  for (const name of Object.keys(group.labels).sort()) labels[name] = group.labels[name] as string;
+  return JSON.stringify({ targets: group.targets, labels });
+}
+
+/** The file around already rendered group lines. */
+export function renderLines(lines: readonly string[]): string {
+  return lines.length === 0 ? "[]\n" : `[\n${lines.join(",\n")}\n]\n`;
 }

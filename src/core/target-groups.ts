@@ -6,6 +6,7 @@ import {
   type SkipReason,
 } from "./endpoints.js";
 import { Label, sanitizeLabelName } from "./labels.js";
+import { renderGroupLine } from "./render.js";
 import type { EcsTask, Instance, ServiceSnapshot, TargetGroup } from "./model.js";
 
 /** Attributes ECS writes on every instance it registers in Cloud Map. */
@@ -75,8 +76,7 @@ export function buildTargetGroups(snapshots: readonly ServiceSnapshot[], options
       }
     }
   }
-  groups.sort(compareGroups);
-  return { groups, skips };
+  return { groups: sortCanonically(groups, targetKey, renderGroupLine), skips };
 }
 
 function dockerLabelEndpoints(
@@ -114,8 +114,8 @@ function instanceLabels(snapshot: ServiceSnapshot, instance: Instance, task: Ecs
   setIfPresent(labels, Label.service, attributes[Attribute.service]);
   setIfPresent(labels, Label.taskDefinition, attributes[Attribute.taskDefinitionFamily]);
   setIfPresent(labels, Label.instanceHealth, instance.healthStatus);
-  for (const [name, value] of Object.entries(attributes)) labels[Label.attributePrefix + sanitizeLabelName(name)] = value;
-  for (const [name, value] of Object.entries(tags)) labels[Label.tagPrefix + sanitizeLabelName(name)] = value;
+  addSanitized(labels, Label.attributePrefix, attributes);
+  addSanitized(labels, Label.tagPrefix, tags);
   if (task) Object.assign(labels, ecsTaskLabels(task));
   return labels;
 }
@@ -132,7 +132,7 @@ function ecsTaskLabels(task: EcsTask): Record<string, string> {
   setIfPresent(labels, Label.ecsDesiredStatus, task.desiredStatus);
   setIfPresent(labels, Label.ecsHealthStatus, task.healthStatus);
   setIfPresent(labels, Label.ecsContainerInstanceArn, task.containerInstanceArn);
-  for (const [name, value] of Object.entries(task.tags)) labels[Label.ecsTaskTagPrefix + sanitizeLabelName(name)] = value;
+  addSanitized(labels, Label.ecsTaskTagPrefix, task.tags);
   return labels;
 }
 
@@ -142,6 +142,14 @@ function endpointLabels(endpoint: ScrapeEndpoint): Record<string, string> {
   setIfPresent(labels, Label.job, endpoint.job);
   setIfPresent(labels, Label.ecsContainerName, endpoint.container);
   return labels;
+}
+
+/**
+ * Adds a map as prefixed, sanitised labels. Two names can sanitise alike (`a-b`, `a.b`); visiting
+ * names in sorted order makes the same one win whatever order AWS returned them in.
+ */
+function addSanitized(labels: Record<string, string>, prefix: string, values: Readonly<Record<string, string>>): void {
+  for (const name of Object.keys(values).sort()) labels[prefix + sanitizeLabelName(name)] = values[name] as string;
 }
 
 function setIfPresent(labels: Record<string, string>, name: string, value: string | undefined): void {
@@ -154,15 +162,16 @@ export function targetKey(group: TargetGroup): string {
   return `${group.targets.join(",")} ${labels[Label.scheme] ?? "http"} ${labels[Label.metricsPath] ?? ""} ${labels[Label.serviceId] ?? ""}`;
 }
 
-function compareGroups(a: TargetGroup, b: TargetGroup): number {
-  return compareStrings(targetKey(a), targetKey(b)) || compareStrings(labelsKey(a), labelsKey(b));
-}
-
-// Two groups can share a target key: one address registered under two instance ids (a replaced
-// task not yet deregistered, tasks sharing a host port). Cloud Map returns instances in no fixed
-// order, so without this tie-break the file would flip between cycles.
-function labelsKey(group: TargetGroup): string {
-  return JSON.stringify(Object.entries(group.labels).sort(([x], [y]) => compareStrings(x, y)));
+/**
+ * The canonical order: by target key, then by the rendered line. Two groups can share a target
+ * key (one address registered under two instance ids: a replaced task not yet deregistered, tasks
+ * sharing a host port); Cloud Map returns instances in no fixed order, so without the second key
+ * the file would flip between cycles. Keys are computed once per group, not per comparison.
+ */
+export function sortCanonically<T>(items: T[], keyOf: (item: T) => string, lineOf: (item: T) => string): T[] {
+  const decorated = items.map((item) => ({ item, key: keyOf(item), line: lineOf(item) }));
+  decorated.sort((a, b) => compareStrings(a.key, b.key) || compareStrings(a.line, b.line));
+  return decorated.map((entry) => entry.item);
 }
 
 function compareStrings(a: string, b: string): number {

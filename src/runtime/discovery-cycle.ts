@@ -2,12 +2,10 @@ import type { Logger } from "pino";
 import type { CallCounter } from "../aws/call.js";
 import type { CloudMapFetcher } from "../aws/cloudmap-fetcher.js";
 import type { EcsEnricher } from "../aws/ecs-enricher.js";
-import { diffTargets } from "../core/diff.js";
-import { Label } from "../core/labels.js";
-import type { TargetGroup } from "../core/model.js";
+import { diffKeys } from "../core/diff.js";
 import { parseNamespaceList } from "../core/namespace-list.js";
-import { renderTargetGroups } from "../core/render.js";
-import { type BuildOptions, buildTargetGroups, type Skip } from "../core/target-groups.js";
+import type { BuildOptions, Skip } from "../core/target-groups.js";
+import { type RenderedTarget, TargetSetBuilder } from "../core/target-set.js";
 import { errorMessage } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import type { PublishedFile, PublishOutcome } from "../output/published-file.js";
@@ -49,10 +47,13 @@ export interface DiscoveryDeps {
  */
 export class Discovery {
   private lastCompleteAt: ReadonlyMap<string, number | undefined> = new Map();
-  private previousGroups: readonly TargetGroup[] = [];
+  private previousTargets: readonly RenderedTarget[] = [];
   private previousSkips = new Set<string>();
+  private readonly builder: TargetSetBuilder;
 
-  constructor(private readonly deps: DiscoveryDeps) {}
+  constructor(private readonly deps: DiscoveryDeps) {
+    this.builder = new TargetSetBuilder(deps.buildOptions);
+  }
 
   /** Per listed namespace, when it was last read without error: the staleness metric. */
   staleness(): ReadonlyMap<string, number | undefined> {
@@ -78,7 +79,7 @@ export class Discovery {
     const { calls, logger, metrics, now } = this.deps;
     const report = (outcome: CycleOutcome, rest: Partial<CycleReport> = {}): CycleReport => ({
       outcome,
-      targets: this.previousGroups.length,
+      targets: this.previousTargets.length,
       added: 0,
       removed: 0,
       errors: 0,
@@ -112,12 +113,12 @@ export class Discovery {
     const errors = [...fetched.errors, ...enriched.errors];
     for (const error of errors) logger.warn({ err: errorMessage(error) }, "AWS call failed; that part keeps its last-known-good targets");
 
-    const { groups, skips } = buildTargetGroups(enriched.snapshots, this.deps.buildOptions);
+    const { targets, skips, content } = this.builder.build(enriched.snapshots);
     this.reportSkips(skips);
 
     let file: CycleReport["file"];
     try {
-      file = await this.deps.targetsFile.publish(renderTargetGroups(groups), { complete: !fetched.incomplete });
+      file = await this.deps.targetsFile.publish(content, { complete: !fetched.incomplete });
     } catch (error) {
       file = "error";
       logger.error({ err: errorMessage(error) }, "cannot write the targets file; will retry next cycle");
@@ -126,16 +127,16 @@ export class Discovery {
     if (file === "held") logger.warn("discovery is incomplete: keeping the existing targets file until every namespace has been read");
 
     const published = file === "written" || file === "unchanged";
-    const diff = diffTargets(this.previousGroups, groups);
+    const diff = targets === this.previousTargets ? { added: 0, removed: 0 } : diffKeys(this.previousTargets.map((t) => t.key), targets.map((t) => t.key));
     if (published) {
-      this.previousGroups = groups;
-      this.countTargets(names, groups);
+      this.previousTargets = targets;
+      this.countTargets(names, targets);
       if (!fetched.incomplete) this.deps.health.ready = true;
       if (errors.length === 0) metrics.lastSuccess.set(now() / 1000);
     }
     const outcome: CycleOutcome = !published ? "failure" : errors.length > 0 ? "partial" : "success";
     const result = report(outcome, {
-      targets: groups.length,
+      targets: targets.length,
       added: published ? diff.added : 0,
       removed: published ? diff.removed : 0,
       errors: errors.length,
@@ -175,12 +176,9 @@ export class Discovery {
     this.previousSkips = current;
   }
 
-  private countTargets(names: readonly string[], groups: readonly TargetGroup[]): void {
+  private countTargets(names: readonly string[], targets: readonly RenderedTarget[]): void {
     const counts = new Map<string, number>(names.map((name) => [name, 0]));
-    for (const group of groups) {
-      const namespace = group.labels[Label.namespaceName] ?? "";
-      counts.set(namespace, (counts.get(namespace) ?? 0) + group.targets.length);
-    }
+    for (const target of targets) counts.set(target.namespace, (counts.get(target.namespace) ?? 0) + 1);
     this.deps.metrics.targets.reset();
     for (const [namespace, count] of counts) this.deps.metrics.targets.set({ namespace }, count);
   }

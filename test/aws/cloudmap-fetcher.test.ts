@@ -94,6 +94,26 @@ describe("CloudMapFetcher", () => {
     });
   });
 
+  describe("snapshot identity (lets the core skip unchanged services)", () => {
+    it("hands back the same snapshot objects when nothing changed, and a new one only for a changed service", async () => {
+      // Prepare
+      const subject = fetcher();
+      const first = await subject.refresh(["prod.local"]);
+      cloudMap.register(api, instance("a2", "10.0.2.2"));
+      clock += TAG_TTL_MS; // tags are re-read too, but unchanged tags keep the snapshot
+
+      // Act
+      const second = await subject.refresh(["prod.local"]);
+
+      // Assess
+      const byName = (result: FetchResult, name: string) => result.snapshots.find((s) => s.service.name === name);
+      expect(byName(second, "web")).toBe(byName(first, "web"));
+      expect(byName(second, "worker")).toBe(byName(first, "worker"));
+      expect(byName(second, "api")).not.toBe(byName(first, "api"));
+      expect(byName(second, "api")?.instances.map((i) => i.id).sort()).toEqual(["a1", "a2"]);
+    });
+  });
+
   describe("revision skipping", () => {
     it("with an unchanged revision, costs one DiscoverInstancesRevision per service and nothing more", async () => {
       // Prepare

@@ -192,6 +192,44 @@ describe("EcsEnricher", () => {
     });
   });
 
+  describe("snapshot identity", () => {
+    it("returns the same enriched object for an unchanged service, a new one when its tasks change", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      ecs.addTask("prod", "t2");
+      const subject = enricher();
+      const web = service("web", ["t1"]);
+      const first = await subject.enrich([web]);
+
+      // Act
+      const again = await subject.enrich([web]);
+      const grown = await subject.enrich([service("web", ["t1", "t2"])]);
+
+      // Assess
+      expect(again.snapshots[0]).toBe(first.snapshots[0]);
+      expect(grown.snapshots[0]).not.toBe(first.snapshots[0]);
+      expect([...(grown.snapshots[0]?.ecsTasks?.keys() ?? [])].sort()).toEqual(["t1", "t2"]);
+    });
+
+    it("makes a new object once enrichment arrives after a failure", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      ecs.failDescribeTasks = new ServerException({ message: "boom", $metadata: {} });
+      const subject = enricher();
+      const web = service("web", ["t1"]);
+      const failed = await subject.enrich([web]);
+      ecs.failDescribeTasks = undefined;
+
+      // Act
+      const recovered = await subject.enrich([web]);
+
+      // Assess
+      expect(failed.snapshots[0]?.ecsTasks?.size).toBe(0);
+      expect(recovered.snapshots[0]).not.toBe(failed.snapshots[0]);
+      expect(recovered.snapshots[0]?.ecsTasks?.get("t1")?.taskArn).toBe(taskArn("t1"));
+    });
+  });
+
   describe("mode", () => {
     it("off: makes no call and returns the snapshots as they are", async () => {
       ecs.addTask("prod", "t1");
