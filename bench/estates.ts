@@ -1,5 +1,5 @@
 import type { EmulatorState, ServiceRecord, TaskSpec, Topology } from "../dev/emulator/index.js";
-import { syntheticTopology } from "../dev/emulator/index.js";
+import { mulberry32, syntheticTopology } from "../dev/emulator/index.js";
 
 export interface Estate {
   readonly name: string;
@@ -29,16 +29,7 @@ export function topologyOf(estate: Estate): Topology {
 }
 
 /** Seeded, so every run churns the same instances and the numbers compare across runs. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /**
  * Changes the emulated estate the way ECS does: a task stops (its instance is deregistered from

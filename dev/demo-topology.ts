@@ -1,3 +1,4 @@
+import { type SampleApp, startSampleApp } from "./sample-app.js";
 import type { TopologyInput } from "./emulator/index.js";
 
 export const DEMO_CLUSTER = "demo-cluster";
@@ -124,6 +125,29 @@ export function churnInstance(port: number, n: number) {
       availabilityZone: "us-east-1a",
       group: "service:WebAppService",
       tags: { team: "demo" },
+    },
+  };
+}
+
+/** Starts one sample app per task of the demo estate; the caller closes them. */
+export async function startDemoApps(): Promise<{ apps: SampleApp[]; ports: DemoPorts }> {
+  const start = (name: string, metricsPaths?: string[]) => startSampleApp({ name, ...(metricsPaths ? { metricsPaths } : {}) });
+  const [webapp1, webapp2, orders, ordersEcs, payments, internalDb] = await Promise.all([
+    start("webapp-1"),
+    start("webapp-2"),
+    start("orders"),
+    start("orders-ecs-exporter", ["/ecs-metrics"]),
+    start("payments"),
+    start("internal-db"),
+  ]);
+  return {
+    apps: [webapp1, webapp2, orders, ordersEcs, payments, internalDb],
+    ports: {
+      webapp: [webapp1.port, webapp2.port],
+      orders: orders.port,
+      ordersEcsExporter: ordersEcs.port,
+      payments: payments.port,
+      internalDb: internalDb.port,
     },
   };
 }

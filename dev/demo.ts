@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { churnInstance, DEMO_CLUSTER, demoTopology } from "./demo-topology.js";
+import { churnInstance, DEMO_CLUSTER, demoTopology, startDemoApps } from "./demo-topology.js";
 import { startEmulator } from "./emulator/index.js";
 import {
   freePort,
@@ -37,12 +37,6 @@ const processes: ManagedProcess[] = [];
 let churnTimer: NodeJS.Timeout | undefined;
 let stopping = false;
 
-async function app(name: string, metricsPaths?: string[]): Promise<SampleApp> {
-  const started = await startSampleApp({ name, ...(metricsPaths ? { metricsPaths } : {}) });
-  apps.push(started);
-  return started;
-}
-
 async function stopAll(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
@@ -61,20 +55,9 @@ process.on("SIGTERM", () => void stopAll(0));
 
 let emulator: Awaited<ReturnType<typeof startEmulator>> | undefined;
 try {
-  const webapp = [await app("webapp-1"), await app("webapp-2")];
-  const orders = await app("orders");
-  const ordersEcs = await app("orders-ecs-exporter", ["/ecs-metrics"]);
-  const payments = await app("payments");
-  const internalDb = await app("internal-db");
-  emulator = await startEmulator({
-    topology: demoTopology({
-      webapp: webapp.map((a) => a.port),
-      orders: orders.port,
-      ordersEcsExporter: ordersEcs.port,
-      payments: payments.port,
-      internalDb: internalDb.port,
-    }),
-  });
+  const demo = await startDemoApps();
+  apps.push(...demo.apps);
+  emulator = await startEmulator({ topology: demoTopology(demo.ports) });
 
   const sidecarPort = await freePort();
   const configDir = join(dir, "config");

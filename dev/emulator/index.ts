@@ -15,6 +15,6 @@ export {
   parseTopologyText,
 } from "./model/topology.js";
 export { type SyntheticOptions, syntheticTopology } from "./model/synthetic.js";
-export type { Faults, FaultSpec } from "./control/faults.js";
+export { type Faults, type FaultSpec, mulberry32 } from "./control/faults.js";
 export type { CallCounter } from "./control/calls.js";
 export { AwsServiceError, TopologyError } from "./protocol/errors.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { churnInstance, DEMO_CLUSTER, demoTopology } from "../../dev/demo-topology.js";
+import { churnInstance, DEMO_CLUSTER, demoTopology, startDemoApps } from "../../dev/demo-topology.js";
 import { type Emulator, startEmulator } from "../../dev/emulator/index.js";
 import {
   freePort,
@@ -87,20 +87,11 @@ describe.skipIf(missing.length > 0 && !process.env.CI)("end to end with a real P
     const configDir = join(dir, "config");
     await mkdir(configDir);
     targetsFile = join(configDir, "ecs-services.json");
-    const webapp = [await app("webapp-1"), await app("webapp-2")];
-    const orders = await app("orders");
-    const ordersEcs = await app("orders-ecs-exporter", ["/ecs-metrics"]);
-    const payments = await app("payments");
-    const internalDb = await app("internal-db");
+    const demo = await startDemoApps();
+    apps.push(...demo.apps);
     emulator = await startEmulator({
       pageSize: 1, // every list call needs several pages
-      topology: demoTopology({
-        webapp: webapp.map((a) => a.port),
-        orders: orders.port,
-        ordersEcsExporter: ordersEcs.port,
-        payments: payments.port,
-        internalDb: internalDb.port,
-      }),
+      topology: demoTopology(demo.ports),
     });
     receiver = await startRemoteWriteReceiver();
 
