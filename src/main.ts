@@ -92,6 +92,7 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
     health,
     buildOptions: { dropStoppedTasks: config.ECS_DROP_STOPPED_TASKS },
     now,
+    maxHoldMs: Math.max(300_000, 10 * intervalMs),
   });
   return { logger, metrics, health, discovery, targetsFile, destroy: () => destroyAwsClients(clients) };
 }

@@ -39,6 +39,12 @@ export interface DiscoveryDeps {
   readonly health: HealthState;
   readonly buildOptions: BuildOptions;
   readonly now: () => number;
+  /**
+   * How long an existing targets file is held at start while some namespace cannot be read
+   * completely. After that an incomplete discovery is published anyway: a part that fails for good
+   * (a permission missing for one service) must not freeze every other target.
+   */
+  readonly maxHoldMs?: number;
 }
 
 /**
@@ -50,6 +56,7 @@ export class Discovery {
   private previousTargets: readonly RenderedTarget[] = [];
   private previousSkips = new Set<string>();
   private readonly builder: TargetSetBuilder;
+  private firstCycleAt: number | undefined;
 
   constructor(private readonly deps: DiscoveryDeps) {
     this.builder = new TargetSetBuilder(deps.buildOptions);
@@ -117,14 +124,18 @@ export class Discovery {
     this.reportSkips(skips);
 
     let file: CycleReport["file"];
+    const holdExpired = fetched.incomplete && this.holdExpired(started);
     try {
-      file = await this.deps.targetsFile.publish(content, { complete: !fetched.incomplete });
+      file = await this.deps.targetsFile.publish(content, { complete: !fetched.incomplete || holdExpired });
     } catch (error) {
       file = "error";
       logger.error({ err: errorMessage(error) }, "cannot write the targets file; will retry next cycle");
     }
     metrics.fileWrites.inc({ file: "targets", outcome: file });
     if (file === "held") logger.warn("discovery is incomplete: keeping the existing targets file until every namespace has been read");
+    if (holdExpired && file === "written") {
+      logger.warn({ maxHoldMs: this.deps.maxHoldMs }, "discovery still incomplete after the hold limit: published what is known");
+    }
 
     const published = file === "written" || file === "unchanged";
     const diff = targets === this.previousTargets ? { added: 0, removed: 0 } : diffKeys(this.previousTargets.map((t) => t.key), targets.map((t) => t.key));
@@ -144,6 +155,11 @@ export class Discovery {
     });
     this.logCycle(result, { namespaces: names.length, services: fetched.snapshots.length, reread: fetched.servicesReread });
     return result;
+  }
+
+  private holdExpired(now: number): boolean {
+    this.firstCycleAt ??= now;
+    return now - this.firstCycleAt >= (this.deps.maxHoldMs ?? Number.POSITIVE_INFINITY);
   }
 
   private async publishPrometheusConfig(signal: AbortSignal): Promise<void> {

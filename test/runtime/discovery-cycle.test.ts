@@ -93,6 +93,8 @@ describe("Discovery", () => {
    * The cycle wired as main.ts wires it, over mocked SDK clients: real fetcher, enricher and
    * files in a temp directory, a memory logger and a clock the test moves.
    */
+  const MAX_HOLD_MS = 300_000;
+
   async function sidecar(options: { existingTargets?: string; prometheusConfig?: boolean } = {}) {
     const dir = await dirs.make();
     const targetsPath = join(dir, "ecs-services.json");
@@ -135,6 +137,7 @@ describe("Discovery", () => {
       health,
       buildOptions: {},
       now,
+      maxHoldMs: MAX_HOLD_MS,
     });
     const active = discovery;
     return {
@@ -339,6 +342,25 @@ describe("Discovery", () => {
       expect(complete.outcome).toBe("success");
       expect(await subject.targets()).toEqual(["10.0.1.1:8080", "10.0.2.1:9100"]);
       expect(subject.health.ready).toBe(true);
+    });
+
+    it("stops holding after the hold limit when one part keeps failing, so the rest is not frozen", async () => {
+      // Prepare: api can never be read (say, a permission missing for it); web gains an instance meanwhile.
+      const subject = await sidecar({ existingTargets: EXISTING });
+      cloudMap.fail("DiscoverInstances", "api");
+      const first = await subject.run();
+      subject.clock.now += MAX_HOLD_MS - 1;
+      const stillHeld = await subject.run();
+
+      // Act
+      subject.clock.now += 1;
+      const released = await subject.run();
+
+      // Assess
+      expect([first.file, stillHeld.file]).toEqual(["held", "held"]);
+      expect(released.file).toBe("written");
+      expect(await subject.targets()).toEqual(["10.0.1.1:8080"]);
+      expect(subject.lines().some((line) => String(line.msg).includes("after the hold limit"))).toBe(true);
     });
 
     it("holds it while Cloud Map cannot be reached at all", async () => {
