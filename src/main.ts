@@ -12,7 +12,7 @@ import { EcsApi } from "./aws/ecs.js";
 import { EcsEnricher } from "./aws/ecs-enricher.js";
 import { readParameter } from "./aws/ssm-parameter.js";
 import { type Config, helpText, loadConfig } from "./config.js";
-import { ConfigError, errorMessage } from "./errors.js";
+import { ConfigError, errorMessage, TargetsWriteError } from "./errors.js";
 import type { Logger } from "pino";
 import { createHttpServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
@@ -152,7 +152,16 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     throw error;
   }
-  const sidecar = await start(config);
+  let sidecar: RunningSidecar;
+  try {
+    sidecar = await start(config);
+  } catch (error) {
+    if (error instanceof TargetsWriteError) {
+      process.stderr.write(`cloudmap-sd: CONFIG_FILE_DIR=${JSON.stringify(config.CONFIG_FILE_DIR)} must be an existing, writable directory: ${errorMessage(error.cause)}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

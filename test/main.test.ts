@@ -131,6 +131,24 @@ describe("cloudmap-sd (built)", () => {
     return stderr.split("\n").filter((line) => line.startsWith("cloudmap-sd:"));
   }
 
+  it("exits 2 with one line naming CONFIG_FILE_DIR when it cannot be written", async () => {
+    // Prepare: a path below a regular file can never be a directory (chmod would not stop root).
+    const dir = await dirs.make();
+    await writeFile(join(dir, "not-a-directory"), "");
+    const env = { ...(await unreachableAwsEnv(dir)), CONFIG_FILE_DIR: join(dir, "not-a-directory", "config") };
+
+    // Act
+    const sidecar = run(env);
+    const { code } = await sidecar.exited;
+
+    // Assess
+    expect(code).toBe(2);
+    const lines = ownLines(sidecar.stderr());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("CONFIG_FILE_DIR=");
+    expect(lines[0]).toContain("ENOTDIR");
+  });
+
   it("--help prints every setting with its default and exits 0", async () => {
     const sidecar = run({ PATH: process.env.PATH ?? "" }, ["--help"]);
 
