@@ -52,7 +52,7 @@ const SETTINGS = {
   },
   TAG_REFRESH_INTERVAL: {
     default: "300",
-    help: "seconds a service's tags are cached (new services are read at once)",
+    help: "seconds a service's tags are cached at most (each service re-reads after 50-100% of it; new services at once)",
     schema: seconds({ min: 0, max: 86_400 }),
   },
   HEALTH_REFRESH_INTERVAL: {
@@ -67,7 +67,7 @@ const SETTINGS = {
   },
   ECS_DROP_STOPPED_TASKS: {
     default: "false",
-    help: "leave out tasks that ECS reports as stopping or stopped (needs ECS enrichment)",
+    help: "leave out tasks that ECS reports as stopping or stopped when first described (needs ECS enrichment)",
     schema: z.enum(["true", "false"]).transform((value) => value === "true"),
   },
   AWS_CALL_TIMEOUT: {

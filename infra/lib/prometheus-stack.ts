@@ -92,8 +92,8 @@ export class PrometheusCloudMapStack extends Stack {
     });
 
     // CPU/memory come from the template: the cloudmap-sd sidecar gets 128 CPU units and
-    // 128 MiB, sized from the benchmark's peak RSS at 10,000 targets (target: < 100 MB);
-    // see BENCHMARKS.md and docs/deploy.md.
+    // 384 MiB (192 reserved), sized from the benchmark's peak RSS at 10,000 targets
+    // (320-350 MB); see BENCHMARKS.md and docs/deploy.md.
     // The template is the RegisterTaskDefinition input; CloudFormation's TaskDefinition
     // uses the same (camelCase) member names, so it passes through unchanged.
     const taskDefinition = new CfnTaskDefinition(this, "TaskDefinition", {

@@ -23,7 +23,11 @@ export interface FetchResult {
   readonly errors: AwsCallError[];
   /** Listed names that Cloud Map does not know. */
   readonly missingNamespaces: string[];
-  /** Some listed namespace has never been read completely, so its targets are not all known. */
+  /**
+   * Some part of a listed namespace has never been read (its service list, or a service's tags or
+   * instances), so its targets are not all known yet. Parts read in different cycles count: a
+   * throttled call that later succeeds completes the picture.
+   */
   readonly incomplete: boolean;
   /** Per listed namespace: when it was last read without any error (undefined: never). */
   readonly lastCompleteAt: ReadonlyMap<string, number | undefined>;
@@ -46,6 +50,8 @@ interface NamespaceState {
   namespaces: Namespace[];
   services: Map<string, ServiceState>;
   lastCompleteAt?: number;
+  /** Every Cloud Map namespace of this name has had its service list read at least once. */
+  listed: boolean;
 }
 
 /**
@@ -82,7 +88,7 @@ export class CloudMapFetcher {
       snapshots,
       errors: cycle.errors,
       missingNamespaces: cycle.missing,
-      incomplete: [...lastCompleteAt.values()].some((at) => at === undefined),
+      incomplete: names.some((name) => !cycle.missing.includes(name) && !this.known(this.state.get(name))),
       lastCompleteAt,
       servicesReread: cycle.reread,
     };
@@ -102,12 +108,13 @@ export class CloudMapFetcher {
       this.state.delete(name);
       return;
     }
-    const state = this.state.get(name) ?? { namespaces, services: new Map<string, ServiceState>() };
+    const state = this.state.get(name) ?? { namespaces, services: new Map<string, ServiceState>(), listed: false };
     this.state.set(name, state);
     state.namespaces = namespaces;
 
     const started = now();
     const keep = new Set<string>();
+    const listings: boolean[] = [];
     const results = await Promise.all(
       namespaces.map(async (namespace) => {
         let services: Service[];
@@ -116,8 +123,10 @@ export class CloudMapFetcher {
         } catch (error) {
           cycle.errors.push(error as AwsCallError);
           for (const [id, service] of state.services) if (service.service.namespace.id === namespace.id) keep.add(id);
+          listings.push(false);
           return false;
         }
+        listings.push(true);
         const outcomes = await Promise.all(
           services.map((service) => {
             keep.add(service.id);
@@ -136,13 +145,14 @@ export class CloudMapFetcher {
     );
     for (const id of state.services.keys()) if (!keep.has(id)) state.services.delete(id);
     if (results.every(Boolean)) state.lastCompleteAt = started;
+    if (listings.every(Boolean)) state.listed = true;
   }
 
   /** Returns true when everything about this service is fresh. */
   private async refreshService(state: ServiceState, cycle: Cycle, abortSignal?: AbortSignal): Promise<boolean> {
     const { limit, now, tagTtlMs } = this.options;
     let fresh = true;
-    if (state.tags === undefined || now() - state.tagsAt >= tagTtlMs) {
+    if (state.tags === undefined || now() - state.tagsAt >= tagTtlMs * spread(state.service.id)) {
       try {
         const at = now();
         const tags = await limit(() => this.api.tags(state.service, abortSignal));
@@ -186,6 +196,16 @@ export class CloudMapFetcher {
     }
   }
 
+  /** Whether every part of a namespace has been read at least once (fresh or last-known-good). */
+  private known(state: NamespaceState | undefined): boolean {
+    if (!state?.listed) return false;
+    for (const service of state.services.values()) {
+      if (service.tags === undefined) return false;
+      if (this.needsInstances(service.tags) && service.instances === undefined) return false;
+    }
+    return true;
+  }
+
   private needsInstances(tags: Readonly<Record<string, string>>): boolean {
     const plan = endpointsFromTags(tags);
     if (plan.kind === "tagged") return true;
@@ -202,6 +222,20 @@ interface Cycle {
   errors: AwsCallError[];
   missing: string[];
   reread: number;
+}
+
+/**
+ * A per-service factor in [0.5, 1): tags read together at a cold sync expire in different cycles,
+ * so a tag refresh is a trickle of ListTagsForResource calls rather than one per service at once.
+ */
+function spread(serviceId: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < serviceId.length; i++) hash = Math.imul(hash ^ serviceId.charCodeAt(i), 16777619);
+  // FNV-1a, then murmur3's finaliser so that ids differing in one character land far apart.
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return 0.5 + (hash >>> 0) / 2 ** 33;
 }
 
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

@@ -2,7 +2,7 @@ import type { LimitFunction } from "p-limit";
 import { endpointsFromTags } from "../core/endpoints.js";
 import type { EcsTask, EcsTaskDefinition, ServiceSnapshot } from "../core/model.js";
 import { Attribute } from "../core/target-groups.js";
-import type { AwsCallError } from "../errors.js";
+import { type AwsCallError, errorCode } from "../errors.js";
 import { DESCRIBE_TASKS_BATCH, type EcsApi } from "./ecs.js";
 
 export type EnrichmentMode = "auto" | "on" | "off";
@@ -28,7 +28,7 @@ export class EcsEnricher {
 
   constructor(
     private readonly api: EcsApi,
-    private readonly mode: EnrichmentMode,
+    private mode: EnrichmentMode,
     private readonly limit: LimitFunction,
   ) {}
 
@@ -47,6 +47,12 @@ export class EcsEnricher {
     const errors: AwsCallError[] = [];
     await this.describeNewTasks(wanted, errors, abortSignal);
     await this.describeNewDefinitions(snapshots, errors, abortSignal);
+    // "auto" means "when possible": a task role without ecs:Describe* (the earlier Go sidecar's
+    // policy had none) turns enrichment off for good instead of failing every cycle.
+    if (this.mode === "auto" && errors.some((error) => errorCode(error) === "AccessDeniedException")) {
+      this.mode = "off";
+      return { snapshots: [...snapshots], errors, enabled: false };
+    }
 
     return { snapshots: snapshots.map((snapshot) => this.enrichOne(snapshot)), errors, enabled };
   }

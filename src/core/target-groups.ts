@@ -120,6 +120,10 @@ function instanceLabels(snapshot: ServiceSnapshot, instance: Instance, task: Ecs
   return labels;
 }
 
+/**
+ * Only facts that do not change during a task's life: a task is described once, when it first
+ * appears in Cloud Map, so its status (last, desired, health) would be stale labels.
+ */
 function ecsTaskLabels(task: EcsTask): Record<string, string> {
   const labels: Record<string, string> = { [Label.ecsTaskArn]: task.taskArn };
   setIfPresent(labels, Label.ecsClusterArn, task.clusterArn);
@@ -128,9 +132,6 @@ function ecsTaskLabels(task: EcsTask): Record<string, string> {
   setIfPresent(labels, Label.ecsLaunchType, task.launchType);
   setIfPresent(labels, Label.ecsAvailabilityZone, task.availabilityZone);
   setIfPresent(labels, Label.ecsTaskGroup, task.group);
-  setIfPresent(labels, Label.ecsLastStatus, task.lastStatus);
-  setIfPresent(labels, Label.ecsDesiredStatus, task.desiredStatus);
-  setIfPresent(labels, Label.ecsHealthStatus, task.healthStatus);
   setIfPresent(labels, Label.ecsContainerInstanceArn, task.containerInstanceArn);
   addSanitized(labels, Label.ecsTaskTagPrefix, task.tags);
   return labels;

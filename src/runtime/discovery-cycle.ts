@@ -121,18 +121,21 @@ export class Discovery {
     for (const error of errors) logger.warn({ err: errorMessage(error) }, "AWS call failed; that part keeps its last-known-good targets");
 
     const { targets, skips, content } = this.builder.build(enriched.snapshots);
+    // Failed ECS calls leave new tasks unenriched, and a docker-label service's tasks untargeted:
+    // at start that is as incomplete as a failed Cloud Map call.
+    const incomplete = fetched.incomplete || enriched.errors.length > 0;
     this.reportSkips(skips);
 
     let file: CycleReport["file"];
-    const holdExpired = fetched.incomplete && this.holdExpired(started);
+    const holdExpired = incomplete && this.holdExpired(started);
     try {
-      file = await this.deps.targetsFile.publish(content, { complete: !fetched.incomplete || holdExpired });
+      file = await this.deps.targetsFile.publish(content, { complete: !incomplete || holdExpired });
     } catch (error) {
       file = "error";
       logger.error({ err: errorMessage(error) }, "cannot write the targets file; will retry next cycle");
     }
     metrics.fileWrites.inc({ file: "targets", outcome: file });
-    if (file === "held") logger.warn("discovery is incomplete: keeping the existing targets file until every namespace has been read");
+    if (file === "held") logger.warn("discovery is incomplete: keeping the existing targets file until every part has been read");
     if (holdExpired && file === "written") {
       logger.warn({ maxHoldMs: this.deps.maxHoldMs }, "discovery still incomplete after the hold limit: published what is known");
     }
@@ -142,7 +145,7 @@ export class Discovery {
     if (published) {
       this.previousTargets = targets;
       this.countTargets(names, targets);
-      if (!fetched.incomplete) this.deps.health.ready = true;
+      if (!incomplete) this.deps.health.ready = true;
       if (errors.length === 0) metrics.lastSuccess.set(now() / 1000);
     }
     const outcome: CycleOutcome = !published ? "failure" : errors.length > 0 ? "partial" : "success";
@@ -199,8 +202,8 @@ export class Discovery {
     for (const [namespace, count] of counts) this.deps.metrics.targets.set({ namespace }, count);
   }
 
+  /** One info line per cycle whatever its outcome; what went wrong was logged at warn/error on its own. */
   private logCycle(report: CycleReport, extra: Record<string, number> = {}): void {
-    const level = report.outcome === "success" ? "info" : "warn";
-    this.deps.logger[level]({ ...report, ...extra }, "discovery cycle finished");
+    this.deps.logger.info({ ...report, ...extra }, "discovery cycle finished");
   }
 }

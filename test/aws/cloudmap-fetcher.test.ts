@@ -168,7 +168,7 @@ describe("CloudMapFetcher", () => {
   });
 
   describe("tag cache", () => {
-    it("keeps tags for tagTtlMs and reads them again once it has passed", async () => {
+    it("keeps tags for at least half of tagTtlMs and has read them all again once it has passed", async () => {
       // Prepare
       const subject = fetcher();
       await subject.refresh(["prod.local"]);
@@ -176,10 +176,10 @@ describe("CloudMapFetcher", () => {
       cloudMap.resetHistory();
 
       // Act
-      clock += TAG_TTL_MS - 1;
+      clock += TAG_TTL_MS / 2 - 1;
       const before = await subject.refresh(["prod.local"]);
       const callsBefore = cloudMap.count(ListTagsForResourceCommand);
-      clock += 1;
+      clock += TAG_TTL_MS / 2 + 1;
       const after = await subject.refresh(["prod.local"]);
 
       // Assess
@@ -188,6 +188,27 @@ describe("CloudMapFetcher", () => {
       expect(cloudMap.count(ListTagsForResourceCommand)).toBe(3);
       expect(tagsOf(after, "web")).toEqual({ METRICS_PATH: "/custom" });
       expect(cloudMap.count(DiscoverInstancesCommand)).toBe(0);
+    });
+
+    it("spreads the re-reads of tags read together over different cycles", async () => {
+      // Prepare: 40 services read in one cold sync.
+      for (let i = 0; i < 40; i++) cloudMap.addService(prod, `extra-${i}`, { METRICS_PATH: "/metrics" }, []);
+      const subject = fetcher();
+      await subject.refresh(["prod.local"]);
+      cloudMap.resetHistory();
+
+      // Act: cycles every 30 s until every tag has been re-read once.
+      const perCycle: number[] = [];
+      for (let elapsed = 30_000; elapsed <= TAG_TTL_MS; elapsed += 30_000) {
+        clock += 30_000;
+        const before = cloudMap.count(ListTagsForResourceCommand);
+        await subject.refresh(["prod.local"]);
+        perCycle.push(cloudMap.count(ListTagsForResourceCommand) - before);
+      }
+
+      // Assess
+      expect(perCycle.reduce((a, b) => a + b, 0)).toBe(43);
+      expect(Math.max(...perCycle)).toBeLessThan(43 / 2);
     });
 
     it("reads a new service's tags and instances at once", async () => {
@@ -444,6 +465,26 @@ describe("CloudMapFetcher", () => {
       expect(first.errors).toHaveLength(1);
       expect(second.incomplete).toBe(false);
       expect(second.errors).toEqual([]);
+      expect(instancesByService(second)).toEqual({ web: ["w1", "w2"], api: ["a1"], worker: ["k1"] });
+    });
+
+    it("is complete once every part has been read, even when the parts succeeded in different cycles", async () => {
+      // Prepare: throttling hits a different service each cycle, as it does after a restart under load.
+      const subject = fetcher();
+      cloudMap.fail("DiscoverInstances", "api");
+      const first = await subject.refresh(["prod.local"]);
+      cloudMap.heal();
+      cloudMap.register(web, instance("w3", "10.0.1.3")); // moves web's revision, so web is read again
+      cloudMap.fail("DiscoverInstances", "web");
+
+      // Act
+      const second = await subject.refresh(["prod.local"]);
+
+      // Assess
+      expect(first.incomplete).toBe(true);
+      expect(second.errors).toHaveLength(1);
+      expect(second.incomplete).toBe(false);
+      expect(second.lastCompleteAt.get("prod.local")).toBeUndefined();
       expect(instancesByService(second)).toEqual({ web: ["w1", "w2"], api: ["a1"], worker: ["k1"] });
     });
 

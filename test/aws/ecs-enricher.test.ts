@@ -1,4 +1,4 @@
-import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ServerException } from "@aws-sdk/client-ecs";
+import { AccessDeniedException, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ServerException } from "@aws-sdk/client-ecs";
 import pLimit from "p-limit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { noopRecorder } from "../../src/aws/call.js";
@@ -227,6 +227,35 @@ describe("EcsEnricher", () => {
       expect(failed.snapshots[0]?.ecsTasks?.size).toBe(0);
       expect(recovered.snapshots[0]).not.toBe(failed.snapshots[0]);
       expect(recovered.snapshots[0]?.ecsTasks?.get("t1")?.taskArn).toBe(taskArn("t1"));
+    });
+  });
+
+  describe("auto mode without ECS permissions", () => {
+    it("turns enrichment off for good on AccessDeniedException instead of failing every cycle", async () => {
+      // Prepare: the earlier Go sidecar's task role had no ecs:Describe* permission.
+      ecs.addTask("prod", "t1");
+      ecs.failDescribeTasks = new AccessDeniedException({ message: "not authorized to perform ecs:DescribeTasks", $metadata: {} });
+      const subject = enricher("auto");
+
+      // Act
+      const first = await subject.enrich([service("web", ["t1"])]);
+      const second = await subject.enrich([service("web", ["t1"])]);
+
+      // Assess
+      expect(first.enabled).toBe(false);
+      expect(first.errors).toHaveLength(1);
+      expect(second).toMatchObject({ enabled: false, errors: [] });
+      expect(ecs.mock.commandCalls(DescribeTasksCommand)).toHaveLength(1);
+    });
+
+    it("keeps trying in mode on", async () => {
+      ecs.failDescribeTasks = new AccessDeniedException({ message: "denied", $metadata: {} });
+      const subject = enricher("on");
+
+      await subject.enrich([service("web", ["t1"])]);
+      await subject.enrich([service("web", ["t1"])]);
+
+      expect(ecs.mock.commandCalls(DescribeTasksCommand)).toHaveLength(2);
     });
   });
 

@@ -115,9 +115,6 @@ describe("buildTargetGroups", () => {
         __meta_ecs_availability_zone: "eu-west-1b",
         __meta_ecs_task_group: "service:web",
         __meta_ecs_container_instance_arn: "arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/abc",
-        __meta_ecs_last_status: "RUNNING",
-        __meta_ecs_desired_status: "RUNNING",
-        __meta_ecs_health_status: "UNKNOWN",
         __meta_ecs_tag_task_aws_ecs_serviceName: "web",
         __meta_ecs_tag_task_cost_center: "42",
       });

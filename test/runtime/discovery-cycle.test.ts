@@ -363,6 +363,17 @@ describe("Discovery", () => {
       expect(subject.lines().some((line) => String(line.msg).includes("after the hold limit"))).toBe(true);
     });
 
+    it("holds it while ECS cannot be read either: docker-label targets depend on it", async () => {
+      const subject = await sidecar({ existingTargets: EXISTING });
+      ecs.failDescribeTasks = new Error("DescribeTasks exploded");
+
+      const report = await subject.run();
+
+      expect(report.file).toBe("held");
+      expect(await readFile(subject.targetsPath, "utf8")).toBe(EXISTING);
+      expect(subject.health.ready).toBe(false);
+    });
+
     it("holds it while Cloud Map cannot be reached at all", async () => {
       const subject = await sidecar({ existingTargets: EXISTING });
       cloudMap.fail("ListNamespaces");
