@@ -11,6 +11,8 @@ export interface EnrichResult {
   readonly snapshots: ServiceSnapshot[];
   readonly errors: AwsCallError[];
   readonly enabled: boolean;
+  /** Set in the one cycle where auto mode gave up for lack of permission. */
+  readonly turnedOff?: boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export class EcsEnricher {
     // policy had none) turns enrichment off for good instead of failing every cycle.
     if (this.mode === "auto" && errors.some((error) => errorCode(error) === "AccessDeniedException")) {
       this.mode = "off";
-      return { snapshots: [...snapshots], errors, enabled: false };
+      return { snapshots: [...snapshots], errors, enabled: false, turnedOff: true };
     }
 
     return { snapshots: snapshots.map((snapshot) => this.enrichOne(snapshot)), errors, enabled };

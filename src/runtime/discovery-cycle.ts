@@ -117,6 +117,9 @@ export class Discovery {
     this.lastCompleteAt = fetched.lastCompleteAt;
 
     for (const name of fetched.missingNamespaces) logger.warn({ namespace: name }, "Cloud Map namespace not found");
+    if (enriched.turnedOff) {
+      logger.warn("ECS enrichment turned off: the task role may not call ecs:DescribeTasks (grant it, or set ECS_ENRICHMENT=off)");
+    }
     const errors = [...fetched.errors, ...enriched.errors];
     for (const error of errors) logger.warn({ err: errorMessage(error) }, "AWS call failed; that part keeps its last-known-good targets");
 

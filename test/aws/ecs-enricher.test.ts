@@ -242,7 +242,7 @@ describe("EcsEnricher", () => {
       const second = await subject.enrich([service("web", ["t1"])]);
 
       // Assess
-      expect(first.enabled).toBe(false);
+      expect(first).toMatchObject({ enabled: false, turnedOff: true });
       expect(first.errors).toHaveLength(1);
       expect(second).toMatchObject({ enabled: false, errors: [] });
       expect(ecs.mock.commandCalls(DescribeTasksCommand)).toHaveLength(1);
