@@ -42,12 +42,12 @@ export class NaiveDiscovery {
 
   async runCycle(): Promise<NaiveReport> {
     const { calls, clients, cloudMap, ecs, targetsFile } = this.deps;
-    const names = parseNamespaceList(await readParameter(clients.ssm, calls, this.deps.namespacesParameter));
+    const names = parseNamespaceList(await readParameter(clients.ssm, { recorder: calls, timeoutMs: 60_000 }, this.deps.namespacesParameter));
 
     const allNamespaces = await allPages(
       (NextToken) =>
-        awsCall(calls, "ListNamespaces", {}, () => clients.serviceDiscovery.send(new ListNamespacesCommand({ NextToken, MaxResults: 100 }))),
-      (page) => page.Namespaces,
+        awsCall({ recorder: calls, timeoutMs: 60_000 }, "ListNamespaces", {}, () => clients.serviceDiscovery.send(new ListNamespacesCommand({ NextToken, MaxResults: 100 }))),
+      (page) => page.Namespaces ?? [],
       (page) => page.NextToken,
     );
     const namespaces = new Map<string, Namespace>();

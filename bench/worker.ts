@@ -40,8 +40,8 @@ async function naive(env: NodeJS.ProcessEnv): Promise<Measured> {
   await targetsFile.open("[]\n");
   const strategy = new NaiveDiscovery({
     clients,
-    cloudMap: new CloudMapApi(clients.serviceDiscovery, calls),
-    ecs: new EcsApi(clients.ecs, calls),
+    cloudMap: new CloudMapApi(clients.serviceDiscovery, { recorder: calls, timeoutMs: 60_000 }),
+    ecs: new EcsApi(clients.ecs, { recorder: calls, timeoutMs: 60_000 }),
     calls,
     namespacesParameter: config.DISCOVERY_NAMESPACES_PARAMETER_NAME,
     targetsFile,

@@ -54,6 +54,7 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
   let discovery: Discovery | undefined;
   const metrics = new Metrics(now, () => discovery?.staleness() ?? new Map());
   const calls = new CallCounter(metrics);
+  const callContext = { recorder: calls, timeoutMs: config.AWS_CALL_TIMEOUT * 1000 };
   const clients = createAwsClients({
     callTimeoutMs: config.AWS_CALL_TIMEOUT * 1000,
     retryMode: config.awsRetryMode,
@@ -73,10 +74,10 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
   await prometheusConfigFile?.open();
 
   discovery = new Discovery({
-    readNamespaces: (signal) => readParameter(clients.ssm, calls, config.DISCOVERY_NAMESPACES_PARAMETER_NAME, signal),
-    ...(promParameter ? { readPrometheusConfig: (signal: AbortSignal) => readParameter(clients.ssm, calls, promParameter, signal) } : {}),
+    readNamespaces: (signal) => readParameter(clients.ssm, callContext, config.DISCOVERY_NAMESPACES_PARAMETER_NAME, signal),
+    ...(promParameter ? { readPrometheusConfig: (signal: AbortSignal) => readParameter(clients.ssm, callContext, promParameter, signal) } : {}),
     ...(prometheusConfigFile ? { prometheusConfigFile } : {}),
-    fetcher: new CloudMapFetcher(new CloudMapApi(clients.serviceDiscovery, calls), {
+    fetcher: new CloudMapFetcher(new CloudMapApi(clients.serviceDiscovery, callContext), {
       healthStatus: config.HEALTH_STATUS,
       tagTtlMs: config.TAG_REFRESH_INTERVAL * 1000,
       healthRefreshMs: config.HEALTH_REFRESH_INTERVAL * 1000,
@@ -84,7 +85,7 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
       limit,
       now,
     }),
-    enricher: new EcsEnricher(new EcsApi(clients.ecs, calls), config.ECS_ENRICHMENT, limit),
+    enricher: new EcsEnricher(new EcsApi(clients.ecs, callContext), config.ECS_ENRICHMENT, limit),
     targetsFile,
     calls,
     metrics,

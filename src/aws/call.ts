@@ -1,4 +1,4 @@
-import { AwsCallError, type CallScope, errorCode } from "../errors.js";
+import { AwsCallError, type CallScope, CallTimeoutError, errorCode, MalformedResponseError } from "../errors.js";
 
 /** Counts logical AWS calls by operation and outcome; implemented by the metrics module. */
 export interface CallRecorder {
@@ -7,24 +7,64 @@ export interface CallRecorder {
 
 export const noopRecorder: CallRecorder = { record: () => {} };
 
+/** What every AWS call needs besides its input: where to count it, and how long it may take. */
+export interface CallContext {
+  readonly recorder: CallRecorder;
+  /** AWS_CALL_TIMEOUT: the bound on one call, all its attempts and retries included. */
+  readonly timeoutMs: number;
+}
+
 /**
  * Runs one AWS call, counts it, and turns a failure into an AwsCallError that names the
- * operation and the part of the estate it was for.
+ * operation and the part of the estate it was for. The call ends within `timeoutMs` whatever
+ * happens below it: the SDK gets a signal that aborts the request in flight, and the race below
+ * also covers what a signal cannot interrupt (the retry strategy's backoff sleep). `parent` is the
+ * cycle's signal (shutdown or cycle deadline).
  */
 export async function awsCall<T>(
-  recorder: CallRecorder,
+  context: CallContext,
   operation: string,
   scope: CallScope,
-  send: () => Promise<T>,
+  send: (abortSignal: AbortSignal) => Promise<T>,
+  parent?: AbortSignal,
 ): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onParentAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new CallTimeoutError(operation, context.timeoutMs);
+      controller.abort(error);
+      reject(error);
+    }, context.timeoutMs);
+    onParentAbort = () => {
+      controller.abort(parent?.reason);
+      reject(parent?.reason);
+    };
+    if (parent?.aborted) onParentAbort();
+    else parent?.addEventListener("abort", onParentAbort, { once: true });
+  });
   try {
-    const result = await send();
-    recorder.record(operation, "success");
+    const result = await Promise.race([send(controller.signal), stopped]);
+    context.recorder.record(operation, "success");
     return result;
   } catch (error) {
-    recorder.record(operation, errorCode(error));
-    throw new AwsCallError(operation, scope, { cause: error });
+    const cause = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : error;
+    context.recorder.record(operation, errorCode(cause));
+    throw new AwsCallError(operation, scope, { cause });
+  } finally {
+    clearTimeout(timer);
+    if (onParentAbort) parent?.removeEventListener("abort", onParentAbort);
   }
+}
+
+/**
+ * A field the API always returns. Its absence means the body was empty or cut short (a 200 with
+ * `{}` parses without error), which must fail the call rather than read as "nothing exists".
+ */
+export function required<T>(operation: string, field: string, value: T | null | undefined): T {
+  if (value === undefined || value === null) throw new MalformedResponseError(operation, field);
+  return value;
 }
 
 /**
@@ -33,7 +73,7 @@ export async function awsCall<T>(
  */
 export async function allPages<Page, Item>(
   fetchPage: (nextToken: string | undefined) => Promise<Page>,
-  items: (page: Page) => readonly Item[] | undefined,
+  items: (page: Page) => readonly Item[],
   nextTokenOf: (page: Page) => string | undefined,
 ): Promise<Item[]> {
   const all: Item[] = [];
@@ -41,7 +81,7 @@ export async function allPages<Page, Item>(
   let token: string | undefined;
   do {
     const page = await fetchPage(token);
-    all.push(...(items(page) ?? []));
+    all.push(...items(page));
     token = nextTokenOf(page) || undefined;
     if (token !== undefined) {
       if (seen.has(token)) throw new Error(`pagination token repeated: ${token}`);

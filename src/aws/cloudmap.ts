@@ -8,26 +8,27 @@ import {
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
 import type { Instance, Namespace, Service } from "../core/model.js";
-import { allPages, awsCall, type CallRecorder } from "./call.js";
+import { allPages, awsCall, type CallContext, required } from "./call.js";
 
 /** The Cloud Map calls cloudmap-sd makes, each returning plain values. Stateless. */
 export class CloudMapApi {
   constructor(
     private readonly client: ServiceDiscoveryClient,
-    private readonly recorder: CallRecorder,
+    private readonly context: CallContext,
   ) {}
 
   /** Every namespace of any type (DNS_PRIVATE, DNS_PUBLIC, HTTP) with this name, filtered server-side. */
   async namespacesNamed(name: string, abortSignal?: AbortSignal): Promise<Namespace[]> {
     const summaries = await allPages(
       (NextToken) =>
-        awsCall(this.recorder, "ListNamespaces", { namespace: name }, () =>
+        awsCall(this.context, "ListNamespaces", { namespace: name }, (signal) =>
           this.client.send(
             new ListNamespacesCommand({ NextToken, MaxResults: 100, Filters: [{ Name: "NAME", Values: [name], Condition: "EQ" }] }),
-            { abortSignal },
+            { abortSignal: signal },
           ),
+          abortSignal,
         ),
-      (page) => page.Namespaces,
+      (page) => required("ListNamespaces", "Namespaces", page.Namespaces),
       (page) => page.NextToken,
     );
     return summaries
@@ -43,17 +44,18 @@ export class CloudMapApi {
   async services(namespace: Namespace, abortSignal?: AbortSignal): Promise<Service[]> {
     const summaries = await allPages(
       (NextToken) =>
-        awsCall(this.recorder, "ListServices", { namespace: namespace.name }, () =>
+        awsCall(this.context, "ListServices", { namespace: namespace.name }, (signal) =>
           this.client.send(
             new ListServicesCommand({
               NextToken,
               MaxResults: 100,
               Filters: [{ Name: "NAMESPACE_ID", Values: [namespace.id], Condition: "EQ" }],
             }),
-            { abortSignal },
+            { abortSignal: signal },
           ),
+          abortSignal,
         ),
-      (page) => page.Services,
+      (page) => required("ListServices", "Services", page.Services),
       (page) => page.NextToken,
     );
     return summaries
@@ -62,8 +64,9 @@ export class CloudMapApi {
   }
 
   async tags(service: Service, abortSignal?: AbortSignal): Promise<Record<string, string>> {
-    const output = await awsCall(this.recorder, "ListTagsForResource", scopeOf(service), () =>
-      this.client.send(new ListTagsForResourceCommand({ ResourceARN: service.arn }), { abortSignal }),
+    const output = await awsCall(this.context, "ListTagsForResource", scopeOf(service), (signal) =>
+      this.client.send(new ListTagsForResourceCommand({ ResourceARN: service.arn }), { abortSignal: signal }),
+      abortSignal,
     );
     const tags: Record<string, string> = {};
     for (const tag of output.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? "";
@@ -80,7 +83,7 @@ export class CloudMapApi {
     healthStatus: HealthStatusFilter,
     abortSignal?: AbortSignal,
   ): Promise<{ instances: Instance[]; revision: number | undefined }> {
-    const output = await awsCall(this.recorder, "DiscoverInstances", scopeOf(service), () =>
+    const output = await awsCall(this.context, "DiscoverInstances", scopeOf(service), (signal) =>
       this.client.send(
         new DiscoverInstancesCommand({
           NamespaceName: service.namespace.httpName,
@@ -88,8 +91,9 @@ export class CloudMapApi {
           MaxResults: 1000,
           HealthStatus: healthStatus,
         }),
-        { abortSignal },
+        { abortSignal: signal },
       ),
+      abortSignal,
     );
     const instances = (output.Instances ?? [])
       .filter((instance) => instance.InstanceId)
@@ -103,11 +107,12 @@ export class CloudMapApi {
 
   /** Moves whenever an instance is registered, deregistered or changed; not on health changes. */
   async revision(service: Service, abortSignal?: AbortSignal): Promise<number | undefined> {
-    const output = await awsCall(this.recorder, "DiscoverInstancesRevision", scopeOf(service), () =>
+    const output = await awsCall(this.context, "DiscoverInstancesRevision", scopeOf(service), (signal) =>
       this.client.send(
         new DiscoverInstancesRevisionCommand({ NamespaceName: service.namespace.httpName, ServiceName: service.name }),
-        { abortSignal },
+        { abortSignal: signal },
       ),
+      abortSignal,
     );
     return output.InstancesRevision;
   }

@@ -1,6 +1,6 @@
 import { DescribeTaskDefinitionCommand, DescribeTasksCommand, type ECSClient, type Task } from "@aws-sdk/client-ecs";
 import type { EcsTask, EcsTaskDefinition } from "../core/model.js";
-import { awsCall, type CallRecorder } from "./call.js";
+import { awsCall, type CallContext } from "./call.js";
 
 /** DescribeTasks accepts at most 100 tasks per call. */
 export const DESCRIBE_TASKS_BATCH = 100;
@@ -9,7 +9,7 @@ export const DESCRIBE_TASKS_BATCH = 100;
 export class EcsApi {
   constructor(
     private readonly client: ECSClient,
-    private readonly recorder: CallRecorder,
+    private readonly context: CallContext,
   ) {}
 
   /** Describes up to 100 tasks of one cluster. Ids that ECS no longer knows come back in `missing`. */
@@ -19,8 +19,12 @@ export class EcsApi {
     abortSignal?: AbortSignal,
   ): Promise<{ tasks: Map<string, EcsTask>; missing: string[] }> {
     if (taskIds.length > DESCRIBE_TASKS_BATCH) throw new RangeError(`at most ${DESCRIBE_TASKS_BATCH} tasks per call`);
-    const output = await awsCall(this.recorder, "DescribeTasks", { cluster }, () =>
-      this.client.send(new DescribeTasksCommand({ cluster, tasks: [...taskIds], include: ["TAGS"] }), { abortSignal }),
+    const output = await awsCall(
+      this.context,
+      "DescribeTasks",
+      { cluster },
+      (signal) => this.client.send(new DescribeTasksCommand({ cluster, tasks: [...taskIds], include: ["TAGS"] }), { abortSignal: signal }),
+      abortSignal,
     );
     const tasks = new Map<string, EcsTask>();
     for (const task of output.tasks ?? []) {
@@ -31,8 +35,12 @@ export class EcsApi {
   }
 
   async taskDefinition(arn: string, abortSignal?: AbortSignal): Promise<EcsTaskDefinition> {
-    const output = await awsCall(this.recorder, "DescribeTaskDefinition", { service: arn }, () =>
-      this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), { abortSignal }),
+    const output = await awsCall(
+      this.context,
+      "DescribeTaskDefinition",
+      { taskDefinition: arn },
+      (signal) => this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), { abortSignal: signal }),
+      abortSignal,
     );
     const definition = output.taskDefinition;
     return {

@@ -1,19 +1,23 @@
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from "@aws-sdk/client-ssm";
 import { ParameterNotFoundError } from "../errors.js";
-import { awsCall, type CallRecorder } from "./call.js";
+import { awsCall, type CallContext, required } from "./call.js";
 
 /** Reads one SSM parameter's value (String, StringList or SecureString). */
 export async function readParameter(
   ssm: SSMClient,
-  recorder: CallRecorder,
+  context: CallContext,
   name: string,
   abortSignal?: AbortSignal,
 ): Promise<string> {
   try {
-    const output = await awsCall(recorder, "GetParameter", { parameter: name }, () =>
-      ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal }),
+    const output = await awsCall(
+      context,
+      "GetParameter",
+      { parameter: name },
+      (signal) => ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal: signal }),
+      abortSignal,
     );
-    return output.Parameter?.Value ?? "";
+    return required("GetParameter", "Parameter.Value", output.Parameter?.Value);
   } catch (error) {
     if (error instanceof Error && error.cause instanceof ParameterNotFound) {
       throw new ParameterNotFoundError(name, { cause: error });

@@ -7,7 +7,6 @@ import {
 } from "@aws-sdk/client-servicediscovery";
 import pLimit from "p-limit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { noopRecorder } from "../../src/aws/call.js";
 import { CloudMapApi } from "../../src/aws/cloudmap.js";
 import { CloudMapFetcher, type CloudMapFetcherOptions, type FetchResult } from "../../src/aws/cloudmap-fetcher.js";
 import { AwsCallError } from "../../src/errors.js";
@@ -17,6 +16,7 @@ import {
   FakeCloudMap,
   type FakeNamespace,
   type FakeService,
+  callContext,
 } from "../helpers/aws-fixtures.js";
 
 const TAG_TTL_MS = 300_000;
@@ -47,7 +47,7 @@ describe("CloudMapFetcher", () => {
 
   /** A fetcher over the fake, with a clock the test moves. Every option can be overridden. */
   function fetcher(options: Partial<CloudMapFetcherOptions> = {}): CloudMapFetcher {
-    return new CloudMapFetcher(new CloudMapApi(new ServiceDiscoveryClient(clientConfig), noopRecorder), {
+    return new CloudMapFetcher(new CloudMapApi(new ServiceDiscoveryClient(clientConfig), callContext()), {
       healthStatus: "ALL",
       tagTtlMs: TAG_TTL_MS,
       healthRefreshMs: HEALTH_REFRESH_MS,

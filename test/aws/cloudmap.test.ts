@@ -9,11 +9,11 @@ import {
 } from "@aws-sdk/client-servicediscovery";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CallCounter, noopRecorder } from "../../src/aws/call.js";
+import { CallCounter } from "../../src/aws/call.js";
 import { CloudMapApi } from "../../src/aws/cloudmap.js";
 import type { Namespace, Service } from "../../src/core/model.js";
 import { AwsCallError } from "../../src/errors.js";
-import { ACCOUNT, clientConfig, REGION } from "../helpers/aws-fixtures.js";
+import { ACCOUNT, callContext, clientConfig, REGION } from "../helpers/aws-fixtures.js";
 
 const namespace: Namespace = { id: "ns-1", name: "prod.local", type: "DNS_PRIVATE", httpName: "prod-http" };
 const service: Service = {
@@ -29,7 +29,7 @@ describe("CloudMapApi", () => {
 
   beforeEach(() => {
     mock = mockClient(ServiceDiscoveryClient);
-    api = new CloudMapApi(new ServiceDiscoveryClient(clientConfig), noopRecorder);
+    api = new CloudMapApi(new ServiceDiscoveryClient(clientConfig), callContext());
   });
 
   afterEach(() => {
@@ -200,7 +200,7 @@ describe("CloudMapApi", () => {
     // Prepare
     const recorded: string[] = [];
     const counter = new CallCounter({ record: (operation, outcome) => recorded.push(`${operation}:${outcome}`) });
-    const counted = new CloudMapApi(new ServiceDiscoveryClient(clientConfig), counter);
+    const counted = new CloudMapApi(new ServiceDiscoveryClient(clientConfig), callContext(counter));
     mock.on(DiscoverInstancesRevisionCommand).resolves({ InstancesRevision: 1 });
     mock.on(ListTagsForResourceCommand).rejects(new NamespaceNotFound({ message: "gone", $metadata: {} }));
 

@@ -1,12 +1,11 @@
 import { AccessDeniedException, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ServerException } from "@aws-sdk/client-ecs";
 import pLimit from "p-limit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { noopRecorder } from "../../src/aws/call.js";
 import { EcsApi, taskIdOf } from "../../src/aws/ecs.js";
 import { EcsEnricher, type EnrichmentMode } from "../../src/aws/ecs-enricher.js";
 import type { Namespace, ServiceSnapshot } from "../../src/core/model.js";
 import { AwsCallError } from "../../src/errors.js";
-import { ACCOUNT, clientConfig, ecsAttributes, FakeEcs, REGION, taskArn, taskDefinitionArn } from "../helpers/aws-fixtures.js";
+import { ACCOUNT, callContext, clientConfig, ecsAttributes, FakeEcs, REGION, taskArn, taskDefinitionArn } from "../helpers/aws-fixtures.js";
 
 const namespace: Namespace = { id: "ns-1", name: "prod.local", type: "DNS_PRIVATE", httpName: "prod.local" };
 
@@ -35,7 +34,7 @@ describe("EcsEnricher", () => {
   let ecs: FakeEcs;
 
   function enricher(mode: EnrichmentMode = "auto"): EcsEnricher {
-    return new EcsEnricher(new EcsApi(new ECSClient(clientConfig), noopRecorder), mode, pLimit(4));
+    return new EcsEnricher(new EcsApi(new ECSClient(clientConfig), callContext()), mode, pLimit(4));
   }
 
   /** The task ids sent in every DescribeTasks call so far, flattened. */

@@ -1,10 +1,9 @@
 import { GetParameterCommand, ParameterNotFound, SSMClient, ThrottlingException } from "@aws-sdk/client-ssm";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { noopRecorder } from "../../src/aws/call.js";
 import { readParameter } from "../../src/aws/ssm-parameter.js";
 import { AwsCallError, ParameterNotFoundError } from "../../src/errors.js";
-import { clientConfig } from "../helpers/aws-fixtures.js";
+import { callContext, clientConfig } from "../helpers/aws-fixtures.js";
 
 describe("readParameter", () => {
   let mock: AwsClientStub<SSMClient>;
@@ -26,13 +25,13 @@ describe("readParameter", () => {
   ] as const)("returns the value of a %s parameter", async (type, value) => {
     mock.on(GetParameterCommand, { Name: "namespaces" }).resolves({ Parameter: { Name: "namespaces", Type: type, Value: value } });
 
-    expect(await readParameter(ssm, noopRecorder, "namespaces")).toBe(value);
+    expect(await readParameter(ssm, callContext(), "namespaces")).toBe(value);
   });
 
   it("asks for the decrypted value", async () => {
     mock.on(GetParameterCommand).resolves({ Parameter: { Value: "x" } });
 
-    await readParameter(ssm, noopRecorder, "namespaces");
+    await readParameter(ssm, callContext(), "namespaces");
 
     expect(mock.commandCalls(GetParameterCommand)[0]?.args[0].input).toEqual({ Name: "namespaces", WithDecryption: true });
   });
@@ -40,13 +39,13 @@ describe("readParameter", () => {
   it("returns an empty string when the parameter has no value", async () => {
     mock.on(GetParameterCommand).resolves({});
 
-    expect(await readParameter(ssm, noopRecorder, "namespaces")).toBe("");
+    expect(await readParameter(ssm, callContext(), "namespaces")).toBe("");
   });
 
   it("turns ParameterNotFound into ParameterNotFoundError naming the parameter", async () => {
     mock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: "", $metadata: {} }));
 
-    const error = await readParameter(ssm, noopRecorder, "namespaces").catch((e: unknown) => e);
+    const error = await readParameter(ssm, callContext(), "namespaces").catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ParameterNotFoundError);
     expect((error as ParameterNotFoundError).parameter).toBe("namespaces");
@@ -59,7 +58,7 @@ describe("readParameter", () => {
     mock.on(GetParameterCommand).rejects(new ThrottlingException({ message: "Rate exceeded", Message: "Rate exceeded", $metadata: {} }));
 
     // Act
-    const error = await readParameter(ssm, { record: (op, outcome) => recorded.push(`${op}:${outcome}`) }, "namespaces").catch(
+    const error = await readParameter(ssm, callContext({ record: (op, outcome) => recorded.push(`${op}:${outcome}`) }), "namespaces").catch(
       (e: unknown) => e,
     );
 

@@ -29,6 +29,7 @@ import {
   ServiceNotFound,
 } from "@aws-sdk/client-servicediscovery";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { type CallContext, type CallRecorder, noopRecorder } from "../../src/aws/call.js";
 
 export const ACCOUNT = "123456789012";
 export const REGION = "eu-west-1";
@@ -372,4 +373,9 @@ export class FakeEcs {
   restore(): void {
     this.mock.restore();
   }
+}
+
+/** A CallContext for tests: counts nowhere (or into `recorder`), generous timeout. */
+export function callContext(recorder: CallRecorder = noopRecorder, timeoutMs = 10_000): CallContext {
+  return { recorder, timeoutMs };
 }

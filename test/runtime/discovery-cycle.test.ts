@@ -31,6 +31,7 @@ import {
   type FakeNamespace,
   type FakeService,
   TEST_CREDENTIALS,
+  callContext,
 } from "../helpers/aws-fixtures.js";
 import { memoryLogger, tempDirs } from "../helpers/fixtures.js";
 
@@ -114,14 +115,14 @@ describe("Discovery", () => {
     await prometheusConfigFile?.open();
     const health = new HealthState(300_000, now);
     discovery = new Discovery({
-      readNamespaces: (signal) => readParameter(ssmClient, calls, NAMESPACES_PARAMETER, signal),
+      readNamespaces: (signal) => readParameter(ssmClient, callContext(calls), NAMESPACES_PARAMETER, signal),
       ...(prometheusConfigFile
         ? {
             prometheusConfigFile,
-            readPrometheusConfig: (signal: AbortSignal) => readParameter(ssmClient, calls, PROMETHEUS_PARAMETER, signal),
+            readPrometheusConfig: (signal: AbortSignal) => readParameter(ssmClient, callContext(calls), PROMETHEUS_PARAMETER, signal),
           }
         : {}),
-      fetcher: new CloudMapFetcher(new CloudMapApi(new ServiceDiscoveryClient(clientConfig), calls), {
+      fetcher: new CloudMapFetcher(new CloudMapApi(new ServiceDiscoveryClient(clientConfig), callContext(calls)), {
         healthStatus: "ALL",
         tagTtlMs: 300_000,
         healthRefreshMs: 60_000,
@@ -129,7 +130,7 @@ describe("Discovery", () => {
         limit,
         now,
       }),
-      enricher: new EcsEnricher(new EcsApi(new ECSClient(clientConfig), calls), "auto", limit),
+      enricher: new EcsEnricher(new EcsApi(new ECSClient(clientConfig), callContext(calls)), "auto", limit),
       targetsFile,
       calls,
       metrics,
