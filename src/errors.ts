@@ -115,6 +115,7 @@ export type FailureKind =
   | "malformed"
   | "server"
   | "not_found"
+  | "disk"
   | "other";
 
 const CREDENTIAL_CODES = new Set([
@@ -154,6 +155,7 @@ export function failureKind(error: unknown): FailureKind {
   if (!(cause instanceof Error)) return "other";
   const name = cause.name;
   const code = (cause as NodeJS.ErrnoException).code;
+  if (name === "TargetsWriteError") return "disk";
   if (CREDENTIAL_CODES.has(name)) return "credentials";
   if (ACCESS_CODES.has(name)) return "access_denied";
   if (THROTTLING_CODES.has(name)) return "throttled";
@@ -177,5 +179,6 @@ export const FAILURE_HINTS: Readonly<Record<FailureKind, string>> = {
   malformed: "AWS answered with an empty or cut-short body (a proxy in the way?); the call is retried next cycle",
   server: "AWS answered with a server error; the call is retried next cycle",
   not_found: "a listed resource does not exist: check the namespaces parameter and the ECS cluster names",
+  disk: "cannot write to CONFIG_FILE_DIR: check its free space and permissions (the volume is shared with Prometheus)",
   other: "unexpected error; the call is retried next cycle",
 };

@@ -11,6 +11,7 @@ import { CloudMapFetcher } from "./aws/cloudmap-fetcher.js";
 import { EcsApi } from "./aws/ecs.js";
 import { EcsEnricher } from "./aws/ecs-enricher.js";
 import { readParameter } from "./aws/ssm-parameter.js";
+import { type Clock, systemClock } from "./clock.js";
 import { type Config, helpText, loadConfig } from "./config.js";
 import { ConfigError, errorMessage, TargetsWriteError } from "./errors.js";
 import type { Logger } from "pino";
@@ -21,6 +22,9 @@ import { PublishedFile } from "./output/published-file.js";
 import { Discovery } from "./runtime/discovery-cycle.js";
 import { HealthState } from "./runtime/health.js";
 import { runRefreshLoop } from "./runtime/refresh-loop.js";
+import { sdkDefaultRegion } from "./aws/region.js";
+import { resolveRegion } from "./startup.js";
+import { packageVersion } from "./version.js";
 
 export const TARGETS_FILE_NAME = "ecs-services.json";
 export const PROMETHEUS_CONFIG_FILE_NAME = "prometheus.yaml";
@@ -29,6 +33,8 @@ const SHUTDOWN_GRACE_MS = 1_500;
 export interface RunningSidecar {
   readonly url: string;
   readonly discovery: Discovery;
+  /** main() logs the shutdown signal through it: every line after startup is JSON. */
+  readonly logger: Logger;
   stop(): Promise<void>;
 }
 
@@ -38,6 +44,8 @@ export interface Sidecar {
   readonly health: HealthState;
   readonly discovery: Discovery;
   readonly targetsFile: PublishedFile;
+  /** The bound on one cycle (see cycleBounds). */
+  readonly cycleTimeoutMs: number;
   /** Releases the AWS clients' sockets. */
   destroy(): void;
 }
@@ -46,13 +54,14 @@ export interface Sidecar {
  * The composition root: config → logger, metrics, AWS clients → one Discovery, ready to run
  * cycles. start() adds the loop and the HTTP server; the benchmark drives cycles itself.
  */
-export async function createSidecar(config: Config, options: { logger?: Logger; now?: () => number } = {}): Promise<Sidecar> {
+export async function createSidecar(config: Config, options: { logger?: Logger; clock?: Clock } = {}): Promise<Sidecar> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
-  const health = new HealthState(Math.max(300_000, 10 * intervalMs), now);
+  const { cycleTimeoutMs, stuckAfterMs } = cycleBounds(config);
+  const health = new HealthState(stuckAfterMs, () => clock.monotonicMs());
   let discovery: Discovery | undefined;
-  const metrics = new Metrics(now, () => discovery?.staleness() ?? new Map());
+  const metrics = new Metrics(clock, () => discovery?.staleness() ?? new Map());
   const calls = new CallCounter(metrics);
   const callContext = { recorder: calls, timeoutMs: config.AWS_CALL_TIMEOUT * 1000 };
   const clients = createAwsClients({
@@ -63,14 +72,18 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
   });
   const limit = pLimit(config.DISCOVERY_CONCURRENCY);
 
-  const targetsFile = new PublishedFile(join(config.CONFIG_FILE_DIR, TARGETS_FILE_NAME));
+  // Someone else may delete or replace what we wrote (the volume is shared): each publish checks
+  // the disk and rewrites it, held or not.
+  const onRestore = ({ path, reason, held }: { path: string; reason: string; held: boolean }) =>
+    logger.warn({ path, reason, held }, "a published file was deleted or changed by someone else: rewrote it");
+  const targetsFile = new PublishedFile(join(config.CONFIG_FILE_DIR, TARGETS_FILE_NAME), { onRestore });
   const opened = await targetsFile.open("[]\n");
   logger.info(
-    { path: targetsFile.path, state: opened },
+    { path: targetsFile.path, state: opened, staleTempFilesRemoved: targetsFile.staleTempFilesRemoved },
     opened === "existing" ? "keeping the existing targets file until the first complete discovery" : "targets file created empty",
   );
   const promParameter = config.PROMETHEUS_CONFIG_PARAMETER_NAME;
-  const prometheusConfigFile = promParameter ? new PublishedFile(join(config.CONFIG_FILE_DIR, PROMETHEUS_CONFIG_FILE_NAME)) : undefined;
+  const prometheusConfigFile = promParameter ? new PublishedFile(join(config.CONFIG_FILE_DIR, PROMETHEUS_CONFIG_FILE_NAME), { onRestore }) : undefined;
   await prometheusConfigFile?.open();
 
   discovery = new Discovery({
@@ -83,24 +96,35 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
       healthRefreshMs: config.HEALTH_REFRESH_INTERVAL * 1000,
       readUntaggedInstances: config.ECS_ENRICHMENT !== "off",
       limit,
-      now,
+      clock,
     }),
-    enricher: new EcsEnricher(new EcsApi(clients.ecs, callContext), config.ECS_ENRICHMENT, limit),
+    enricher: new EcsEnricher(new EcsApi(clients.ecs, callContext), { mode: config.ECS_ENRICHMENT, limit, clock }),
     targetsFile,
     calls,
     metrics,
     logger,
     health,
     buildOptions: { dropStoppedTasks: config.ECS_DROP_STOPPED_TASKS },
-    now,
+    clock,
     maxHoldMs: Math.max(300_000, 10 * intervalMs),
   });
-  return { logger, metrics, health, discovery, targetsFile, destroy: () => destroyAwsClients(clients) };
+  return { logger, metrics, health, discovery, targetsFile, cycleTimeoutMs, destroy: () => destroyAwsClients(clients) };
+}
+
+/**
+ * How long one cycle may run before it is aborted (two intervals, and at least three AWS call
+ * timeouts so a tiny interval still lets a throttled call retry), and how long /healthz waits
+ * for a cycle to finish before it reports the loop stuck (the cycle bound plus one interval).
+ */
+export function cycleBounds(config: Pick<Config, "CONFIG_RELOAD_FREQUENCY" | "AWS_CALL_TIMEOUT">): { cycleTimeoutMs: number; stuckAfterMs: number } {
+  const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
+  const cycleTimeoutMs = Math.max(2 * intervalMs, 3 * config.AWS_CALL_TIMEOUT * 1000);
+  return { cycleTimeoutMs, stuckAfterMs: cycleTimeoutMs + intervalMs };
 }
 
 /** createSidecar plus the refresh loop and the HTTP server; stop() shuts both down. */
 export async function start(config: Config): Promise<RunningSidecar> {
-  const { logger, metrics, health, discovery, targetsFile, destroy } = await createSidecar(config);
+  const { logger, metrics, health, discovery, targetsFile, cycleTimeoutMs, destroy } = await createSidecar(config);
   const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
   const server = createHttpServer({ registry: metrics.registry, health, targets: () => targetsFile.content, logger });
   server.listen(config.LISTEN_ADDRESS.port, config.LISTEN_ADDRESS.host);
@@ -112,11 +136,14 @@ export async function start(config: Config): Promise<RunningSidecar> {
   logger.info({ url, namespacesParameter: config.DISCOVERY_NAMESPACES_PARAMETER_NAME, intervalSeconds: config.CONFIG_RELOAD_FREQUENCY }, "cloudmap-sd started");
 
   const controller = new AbortController();
+  health.loopStarted();
   const loop = runRefreshLoop({
     intervalMs,
+    cycleTimeoutMs,
+    now: () => systemClock.monotonicMs(),
     signal: controller.signal,
-    run: async (signal) => {
-      await discovery.runCycle(signal);
+    run: async (signal, stopSignal) => {
+      await discovery.runCycle(signal, stopSignal);
     },
     onError: (error) => logger.error({ err: errorMessage(error) }, "discovery cycle crashed; retrying next interval"),
   }).finally(() => health.loopStopped());
@@ -124,6 +151,7 @@ export async function start(config: Config): Promise<RunningSidecar> {
   return {
     url,
     discovery,
+    logger,
     async stop() {
       controller.abort();
       server.closeAllConnections();
@@ -143,38 +171,47 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${helpText()}\n`);
     return;
   }
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`cloudmap-sd: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+  if (argv.includes("--version")) {
+    process.stdout.write(`cloudmap-sd ${packageVersion()}\n`);
+    return;
   }
+  // A user's mistake (a bad setting, no region, an unwritable CONFIG_FILE_DIR, a LISTEN_ADDRESS
+  // in use) ends startup with status 2 and one plain line naming the variable, even once the
+  // logger exists: it is the only line to read in a crash-looping container's log.
+  let config: Config | undefined;
   let sidecar: RunningSidecar;
   try {
+    config = loadConfig(process.env);
+    config = { ...config, awsRegion: await resolveRegion(process.env, sdkDefaultRegion) };
     sidecar = await start(config);
   } catch (error) {
-    if (error instanceof TargetsWriteError) {
-      process.stderr.write(`cloudmap-sd: CONFIG_FILE_DIR=${JSON.stringify(config.CONFIG_FILE_DIR)} must be an existing, writable directory: ${errorMessage(error.cause)}\n`);
-      process.exit(2);
+    if (error instanceof TargetsWriteError && config) {
+      exitWithConfigError(`CONFIG_FILE_DIR=${JSON.stringify(config.CONFIG_FILE_DIR)} must be an existing, writable directory: ${errorMessage(error.cause)}`);
     }
+    if (error instanceof ConfigError) exitWithConfigError(error.message);
     throw error;
   }
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`cloudmap-sd: ${signal} received, stopping\n`);
+    sidecar.logger.info({ signal }, "signal received, stopping");
     sidecar.stop().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: unknown) => {
+        sidecar.logger.error({ err: errorMessage(error) }, "stopping failed");
+        sidecar.logger.flush();
+        process.exit(1);
+      },
     );
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+function exitWithConfigError(line: string): never {
+  process.stderr.write(`cloudmap-sd: ${line}\n`);
+  process.exit(2);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CallRecorder } from "./aws/call.js";
+import type { Clock } from "./clock.js";
 
 /**
  * cloudmap-sd's own metrics, on a registry of its own (never prom-client's global one). Label
@@ -49,14 +50,70 @@ export class Metrics implements CallRecorder {
     labelNames: ["file", "outcome"] as const,
     registers: [this.registry],
   });
+  readonly awsFailures = new Counter({
+    name: "cloudmap_sd_aws_failures_total",
+    help: "Failed AWS calls by operation and kind of failure (credentials, access_denied, throttled, timeout, network, malformed, server, not_found, other), after the SDK's retries.",
+    labelNames: ["operation", "kind"] as const,
+    registers: [this.registry],
+  });
+  readonly failingParts = new Gauge({
+    name: "cloudmap_sd_failing_parts",
+    help: "Parts of the estate (a namespace's service list, a service's tags or instances, an ECS cluster's tasks…) whose call failed in the last cycle, by kind of failure. They keep their last-known-good targets.",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly missingNamespaces = new Gauge({
+    name: "cloudmap_sd_missing_namespaces",
+    help: "Namespaces listed in the namespaces parameter that Cloud Map does not know (a typo, a deleted namespace).",
+    registers: [this.registry],
+  });
+  readonly servicesAtInstanceLimit = new Gauge({
+    name: "cloudmap_sd_services_at_instance_limit",
+    help: "Services whose DiscoverInstances answer held its maximum of 1,000 instances: instances beyond that are not discovered.",
+    registers: [this.registry],
+  });
+  readonly ecsMissingClusters = new Gauge({
+    name: "cloudmap_sd_ecs_missing_clusters",
+    help: "ECS clusters named by Cloud Map instances (ECS_CLUSTER_NAME) that ECS says do not exist; their tasks are not enriched.",
+    registers: [this.registry],
+  });
+  readonly ecsUnknownTasks = new Gauge({
+    name: "cloudmap_sd_ecs_unknown_tasks",
+    help: "Cloud Map instances whose ECS task ECS reports MISSING (stopped long ago, or not a task); re-checked periodically.",
+    registers: [this.registry],
+  });
+  readonly ecsBackingOff = new Gauge({
+    name: "cloudmap_sd_ecs_backing_off",
+    help: "ECS calls skipped in the last cycle because they are backing off after failures.",
+    registers: [this.registry],
+  });
+  readonly cycleOverruns = new Counter({
+    name: "cloudmap_sd_cycle_overruns_total",
+    help: "Discovery cycles aborted because they overran their bound (2 intervals, at least 3 AWS call timeouts); what they had read was published.",
+    registers: [this.registry],
+  });
   readonly lastSuccess = new Gauge({
     name: "cloudmap_sd_last_success_timestamp_seconds",
     help: "Unix time of the last cycle that read every part of the estate without error.",
     registers: [this.registry],
   });
 
-  constructor(now: () => number, staleness: () => ReadonlyMap<string, number | undefined>) {
+  private lastCycleEndMs: number | undefined;
+
+  /** `clock`: staleness and the time since the last cycle are measured on its monotonic side. */
+  constructor(clock: Clock, staleness: () => ReadonlyMap<string, number | undefined>) {
+    const now = () => clock.monotonicMs();
+    const lastCycleEnd = () => this.lastCycleEndMs;
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: "cloudmap_sd_seconds_since_last_cycle",
+      help: "Seconds since a discovery cycle last finished (computed at scrape time: it grows while the loop is stuck).",
+      registers: [this.registry],
+      collect() {
+        const at = lastCycleEnd();
+        if (at !== undefined) this.set(Math.max(0, (now() - at) / 1000));
+      },
+    });
     // Computed at scrape time, so it grows while the loop is stuck or failing.
     new Gauge({
       name: "cloudmap_sd_staleness_seconds",
@@ -73,7 +130,24 @@ export class Metrics implements CallRecorder {
     });
   }
 
+  cycleEnded(monotonicMs: number): void {
+    this.lastCycleEndMs = monotonicMs;
+  }
+
   record(operation: string, outcome: string): void {
     this.awsRequests.inc({ operation, outcome });
   }
+}
+
+/**
+ * cloudmap_sd_build_info{version, node} = 1, the Prometheus convention for "which build is this":
+ * join it onto any series, or alert when a fleet runs mixed versions.
+ */
+export function registerBuildInfo(registry: Registry, version: string, nodeVersion: string = process.version): void {
+  new Gauge({
+    name: "cloudmap_sd_build_info",
+    help: "Always 1; the labels say which cloudmap-sd version runs on which Node.js version.",
+    labelNames: ["version", "node"] as const,
+    registers: [registry],
+  }).set({ version, node: nodeVersion }, 1);
 }

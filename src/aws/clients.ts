@@ -9,22 +9,50 @@ export interface AwsClients {
 }
 
 export interface ClientOptions {
+  /** AWS_CALL_TIMEOUT: the bound on one whole call, retries included (enforced by awsCall). */
   readonly callTimeoutMs: number;
   readonly retryMode: string;
   /** Set when AWS_ENDPOINT_URL points somewhere else than AWS (an emulator, a proxy). */
   readonly endpointOverridden: boolean;
+  /** Passed to every client when set; otherwise the SDK's default chain decides. */
+  readonly region?: string;
   /** Called once per HTTP attempt (retries included): that is what consumes the account's quota. */
   readonly onAttempt?: (operation: string, outcome: string) => void;
 }
 
 /**
- * Region, credentials and endpoints come from the SDK's default chain on purpose: the ECS task
- * role and AWS_ENDPOINT_URL* work with no code of ours.
+ * The bound on one HTTP attempt: half the call's budget, so that a hung attempt is abandoned and
+ * the SDK's retry still has about half the budget to get an answer; never under 1 s, because the
+ * AWS control plane can take several hundred ms on a healthy day and a tighter bound would turn
+ * slowness into retries (which cost retry quota); never over the call's own budget, which awsCall
+ * enforces anyway.
+ */
+export function attemptTimeoutMs(callTimeoutMs: number): number {
+  return Math.min(callTimeoutMs, Math.max(1_000, Math.round(callTimeoutMs / 2)));
+}
+
+/**
+ * Credentials and endpoints come from the SDK's default chain on purpose: the ECS task role and
+ * AWS_ENDPOINT_URL* work with no code of ours. So does the region unless `region` is given.
  */
 export function createAwsClients(options: ClientOptions): AwsClients {
+  const perAttempt = attemptTimeoutMs(options.callTimeoutMs);
   const common = {
     retryMode: options.retryMode,
-    requestHandler: { requestTimeout: options.callTimeoutMs, connectionTimeout: Math.min(options.callTimeoutMs, 3_000) },
+    ...(options.region ? { region: options.region } : {}),
+    requestHandler: {
+      // Bounds the wait for the response headers, however busy the socket is. Without
+      // throwOnRequestTimeout, @smithy/node-http-handler 4.x only logs a warning when it passes
+      // and the attempt hangs on; with it, the attempt fails with a TimeoutError, which the
+      // retry strategy classifies as TRANSIENT and retries.
+      requestTimeout: perAttempt,
+      throwOnRequestTimeout: true,
+      // requestTimeout stops counting once the response headers arrive; a body that stalls
+      // after them is caught by this inactivity bound (also a retried TimeoutError).
+      socketTimeout: perAttempt,
+      // A TCP connect to an AWS endpoint takes milliseconds; 3 s covers a lost SYN's retransmit.
+      connectionTimeout: Math.min(perAttempt, 3_000),
+    },
   };
   const clients: AwsClients = {
     serviceDiscovery: new ServiceDiscoveryClient({

@@ -3,18 +3,23 @@ import type { LimitFunction } from "p-limit";
 import { endpointsFromTags } from "../core/endpoints.js";
 import type { Instance, Namespace, Service, ServiceSnapshot } from "../core/model.js";
 import type { AwsCallError } from "../errors.js";
+import type { Clock } from "../clock.js";
 import type { CloudMapApi } from "./cloudmap.js";
 
 export interface CloudMapFetcherOptions {
   readonly healthStatus: HealthStatusFilter;
   /** How long a service's tags are trusted before they are read again. */
   readonly tagTtlMs: number;
-  /** With a health filter: how often instances are re-read even when the revision has not moved. */
+  /**
+   * How often a service's instances are re-read even when its revision has not moved: Cloud Map
+   * does not move the revision on health changes, so without it the health label (and a health
+   * filter) would go stale. Each service re-reads after 50-100 % of it, spread like the tags.
+   */
   readonly healthRefreshMs: number;
   /** Untagged services may still be scraped through docker labels, which needs their instances. */
   readonly readUntaggedInstances: boolean;
   readonly limit: LimitFunction;
-  readonly now: () => number;
+  readonly clock: Clock;
 }
 
 export interface FetchResult {
@@ -33,6 +38,11 @@ export interface FetchResult {
   readonly lastCompleteAt: ReadonlyMap<string, number | undefined>;
   /** Services whose instances were read in full this cycle (revision moved, new, or health re-read). */
   readonly servicesReread: number;
+  /**
+   * Services whose last instance read returned DiscoverInstances' maximum of 1,000 instances: there
+   * may be more, which Cloud Map does not return. "namespace/service", sorted.
+   */
+  readonly servicesAtLimit: string[];
 }
 
 interface ServiceState {
@@ -42,6 +52,7 @@ interface ServiceState {
   instances?: Instance[];
   revision?: number;
   instancesAt: number;
+  atLimit?: boolean;
   /** Rebuilt only when something about the service changed, so unchanged services keep their identity. */
   snapshot?: ServiceSnapshot;
 }
@@ -73,6 +84,7 @@ export class CloudMapFetcher {
     await Promise.all(names.map((name) => this.refreshNamespace(name, cycle, abortSignal)));
 
     const snapshots: ServiceSnapshot[] = [];
+    const servicesAtLimit: string[] = [];
     const lastCompleteAt = new Map<string, number | undefined>();
     for (const name of names) {
       if (cycle.missing.includes(name)) continue;
@@ -82,6 +94,7 @@ export class CloudMapFetcher {
         if (service.tags === undefined) continue;
         service.snapshot ??= { service: service.service, tags: service.tags, instances: service.instances ?? [] };
         snapshots.push(service.snapshot);
+        if (service.atLimit) servicesAtLimit.push(`${service.service.namespace.name}/${service.service.name}`);
       }
     }
     return {
@@ -91,11 +104,13 @@ export class CloudMapFetcher {
       incomplete: names.some((name) => !cycle.missing.includes(name) && !this.known(this.state.get(name))),
       lastCompleteAt,
       servicesReread: cycle.reread,
+      servicesAtLimit: servicesAtLimit.sort(),
     };
   }
 
   private async refreshNamespace(name: string, cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
-    const { limit, now } = this.options;
+    const { limit, clock } = this.options;
+    const now = () => clock.monotonicMs();
     let namespaces: Namespace[];
     try {
       namespaces = await limit(() => this.api.namespacesNamed(name, abortSignal));
@@ -150,7 +165,8 @@ export class CloudMapFetcher {
 
   /** Returns true when everything about this service is fresh. */
   private async refreshService(state: ServiceState, cycle: Cycle, abortSignal?: AbortSignal): Promise<boolean> {
-    const { limit, now, tagTtlMs } = this.options;
+    const { limit, clock, tagTtlMs } = this.options;
+    const now = () => clock.monotonicMs();
     let fresh = true;
     if (state.tags === undefined || now() - state.tagsAt >= tagTtlMs * spread(state.service.id)) {
       try {
@@ -179,9 +195,10 @@ export class CloudMapFetcher {
         if (revision === state.revision) return fresh;
       }
       const at = now();
-      const { instances, revision } = await limit(() =>
+      const { instances, revision, atLimit } = await limit(() =>
         this.api.instances(state.service, this.options.healthStatus, abortSignal),
       );
+      state.atLimit = atLimit;
       if (state.instances === undefined || !sameInstances(state.instances, instances)) {
         state.instances = instances;
         state.snapshot = undefined;
@@ -212,9 +229,9 @@ export class CloudMapFetcher {
     return plan.kind === "untagged" && this.options.readUntaggedInstances;
   }
 
-  /** Health changes do not move the revision, so a health filter needs a periodic full read. */
+  /** Health changes do not move the revision, so the health label and filter need a periodic full read. */
   private healthRereadDue(state: ServiceState): boolean {
-    return this.options.healthStatus !== "ALL" && this.options.now() - state.instancesAt >= this.options.healthRefreshMs;
+    return this.options.clock.monotonicMs() - state.instancesAt >= this.options.healthRefreshMs * spread(`${state.service.id}/instances`);
   }
 }
 

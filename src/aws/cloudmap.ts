@@ -10,7 +10,27 @@ import {
 import type { Instance, Namespace, Service } from "../core/model.js";
 import { allPages, awsCall, type CallContext, required } from "./call.js";
 
-/** The Cloud Map calls cloudmap-sd makes, each returning plain values. Stateless. */
+/** DiscoverInstances' largest page, and Cloud Map's default per-service instance quota. */
+export const DISCOVER_INSTANCES_MAX = 1000;
+
+export interface ServiceInstances {
+  readonly instances: Instance[];
+  readonly revision: number;
+  /**
+   * Exactly DISCOVER_INSTANCES_MAX instances came back: DiscoverInstances does not paginate, so
+   * the service may have more (a raised quota) that this read cannot see.
+   */
+  readonly atLimit: boolean;
+}
+
+/**
+ * The Cloud Map calls cloudmap-sd makes, each returning plain values. Stateless.
+ *
+ * Every field the API always returns is checked with required() inside the call, so an empty or
+ * cut-short 200 fails that call (counted, wrapped in AwsCallError with its scope) instead of
+ * reading as "nothing exists", and a summary without its identity fails the call rather than
+ * being dropped.
+ */
 export class CloudMapApi {
   constructor(
     private readonly client: ServiceDiscoveryClient,
@@ -19,102 +39,142 @@ export class CloudMapApi {
 
   /** Every namespace of any type (DNS_PRIVATE, DNS_PUBLIC, HTTP) with this name, filtered server-side. */
   async namespacesNamed(name: string, abortSignal?: AbortSignal): Promise<Namespace[]> {
-    const summaries = await allPages(
+    const op = "ListNamespaces";
+    const namespaces = await allPages(
       (NextToken) =>
-        awsCall(this.context, "ListNamespaces", { namespace: name }, (signal) =>
-          this.client.send(
-            new ListNamespacesCommand({ NextToken, MaxResults: 100, Filters: [{ Name: "NAME", Values: [name], Condition: "EQ" }] }),
-            { abortSignal: signal },
-          ),
+        awsCall(
+          this.context,
+          op,
+          { namespace: name },
+          async (signal) => {
+            const page = await this.client.send(
+              new ListNamespacesCommand({ NextToken, MaxResults: 100, Filters: [{ Name: "NAME", Values: [name], Condition: "EQ" }] }),
+              { abortSignal: signal },
+            );
+            const items = required(op, "Namespaces", page.Namespaces).map((summary) => ({
+              id: required(op, "Namespaces[].Id", summary.Id),
+              name: required(op, "Namespaces[].Name", summary.Name),
+              type: summary.Type ?? "UNKNOWN",
+              httpName: summary.Properties?.HttpProperties?.HttpName ?? name,
+            }));
+            return { items, NextToken: page.NextToken };
+          },
           abortSignal,
         ),
-      (page) => required("ListNamespaces", "Namespaces", page.Namespaces),
+      (page) => page.items,
       (page) => page.NextToken,
     );
-    return summaries
-      .filter((summary) => summary.Id && summary.Name === name)
-      .map((summary) => ({
-        id: summary.Id as string,
-        name,
-        type: summary.Type ?? "UNKNOWN",
-        httpName: summary.Properties?.HttpProperties?.HttpName ?? name,
-      }));
+    // The server-side filter is trusted, not relied on.
+    return namespaces.filter((namespace) => namespace.name === name);
   }
 
   async services(namespace: Namespace, abortSignal?: AbortSignal): Promise<Service[]> {
-    const summaries = await allPages(
+    const op = "ListServices";
+    return allPages(
       (NextToken) =>
-        awsCall(this.context, "ListServices", { namespace: namespace.name }, (signal) =>
-          this.client.send(
-            new ListServicesCommand({
-              NextToken,
-              MaxResults: 100,
-              Filters: [{ Name: "NAMESPACE_ID", Values: [namespace.id], Condition: "EQ" }],
-            }),
-            { abortSignal: signal },
-          ),
+        awsCall(
+          this.context,
+          op,
+          { namespace: namespace.name },
+          async (signal) => {
+            const page = await this.client.send(
+              new ListServicesCommand({
+                NextToken,
+                MaxResults: 100,
+                Filters: [{ Name: "NAMESPACE_ID", Values: [namespace.id], Condition: "EQ" }],
+              }),
+              { abortSignal: signal },
+            );
+            const items = required(op, "Services", page.Services).map((summary) => ({
+              id: required(op, "Services[].Id", summary.Id),
+              arn: required(op, "Services[].Arn", summary.Arn),
+              name: required(op, "Services[].Name", summary.Name),
+              namespace,
+            }));
+            return { items, NextToken: page.NextToken };
+          },
           abortSignal,
         ),
-      (page) => required("ListServices", "Services", page.Services),
+      (page) => page.items,
       (page) => page.NextToken,
     );
-    return summaries
-      .filter((summary) => summary.Id && summary.Name && summary.Arn)
-      .map((summary) => ({ id: summary.Id as string, arn: summary.Arn as string, name: summary.Name as string, namespace }));
   }
 
   async tags(service: Service, abortSignal?: AbortSignal): Promise<Record<string, string>> {
-    const output = await awsCall(this.context, "ListTagsForResource", scopeOf(service), (signal) =>
-      this.client.send(new ListTagsForResourceCommand({ ResourceARN: service.arn }), { abortSignal: signal }),
+    const op = "ListTagsForResource";
+    return awsCall(
+      this.context,
+      op,
+      scopeOf(service),
+      async (signal) => {
+        const output = await this.client.send(new ListTagsForResourceCommand({ ResourceARN: service.arn }), { abortSignal: signal });
+        const tags: Record<string, string> = {};
+        // A resource without tags answers `Tags: []`; Key and Value are both required in a Tag.
+        for (const tag of required(op, "Tags", output.Tags)) {
+          tags[required(op, "Tags[].Key", tag.Key)] = required(op, "Tags[].Value", tag.Value);
+        }
+        return tags;
+      },
       abortSignal,
     );
-    const tags: Record<string, string> = {};
-    for (const tag of output.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? "";
-    return tags;
   }
 
   /**
    * DiscoverInstances is the data-plane read (1,000 requests/s per account, versus a far lower
-   * quota for ListInstances). It does not paginate: 1,000 is both its maximum page and the
-   * per-service instance quota, so one call reads a whole service.
+   * quota for ListInstances). It does not paginate: 1,000 is both its maximum page and the default
+   * per-service instance quota, so one call reads a whole service unless `atLimit` says otherwise.
    */
-  async instances(
-    service: Service,
-    healthStatus: HealthStatusFilter,
-    abortSignal?: AbortSignal,
-  ): Promise<{ instances: Instance[]; revision: number | undefined }> {
-    const output = await awsCall(this.context, "DiscoverInstances", scopeOf(service), (signal) =>
-      this.client.send(
-        new DiscoverInstancesCommand({
-          NamespaceName: service.namespace.httpName,
-          ServiceName: service.name,
-          MaxResults: 1000,
-          HealthStatus: healthStatus,
-        }),
-        { abortSignal: signal },
-      ),
+  async instances(service: Service, healthStatus: HealthStatusFilter, abortSignal?: AbortSignal): Promise<ServiceInstances> {
+    const op = "DiscoverInstances";
+    return awsCall(
+      this.context,
+      op,
+      scopeOf(service),
+      async (signal) => {
+        const output = await this.client.send(
+          new DiscoverInstancesCommand({
+            NamespaceName: service.namespace.httpName,
+            ServiceName: service.name,
+            MaxResults: DISCOVER_INSTANCES_MAX,
+            HealthStatus: healthStatus,
+          }),
+          { abortSignal: signal },
+        );
+        const instances = required(op, "Instances", output.Instances).map(
+          (instance): Instance => ({
+            id: required(op, "Instances[].InstanceId", instance.InstanceId),
+            // Passed through as Cloud Map returns them (IPv4, IPv6, port, custom attributes): the
+            // core decides what they mean. Absent only for an instance registered without any.
+            attributes: instance.Attributes ?? {},
+            ...(instance.HealthStatus ? { healthStatus: instance.HealthStatus } : {}),
+          }),
+        );
+        return {
+          instances,
+          revision: required(op, "InstancesRevision", output.InstancesRevision),
+          atLimit: instances.length >= DISCOVER_INSTANCES_MAX,
+        };
+      },
       abortSignal,
     );
-    const instances = (output.Instances ?? [])
-      .filter((instance) => instance.InstanceId)
-      .map((instance) => ({
-        id: instance.InstanceId as string,
-        attributes: instance.Attributes ?? {},
-        ...(instance.HealthStatus ? { healthStatus: instance.HealthStatus } : {}),
-      }));
-    return { instances, revision: output.InstancesRevision };
   }
 
   /** Moves whenever an instance is registered, deregistered or changed; not on health changes. */
-  async revision(service: Service, abortSignal?: AbortSignal): Promise<number | undefined> {
-    const output = await awsCall(this.context, "DiscoverInstancesRevision", scopeOf(service), (signal) =>
-      this.client.send(
-        new DiscoverInstancesRevisionCommand({ NamespaceName: service.namespace.httpName, ServiceName: service.name }),
-        { abortSignal: signal },
-      ),
+  async revision(service: Service, abortSignal?: AbortSignal): Promise<number> {
+    const op = "DiscoverInstancesRevision";
+    return awsCall(
+      this.context,
+      op,
+      scopeOf(service),
+      async (signal) => {
+        const output = await this.client.send(
+          new DiscoverInstancesRevisionCommand({ NamespaceName: service.namespace.httpName, ServiceName: service.name }),
+          { abortSignal: signal },
+        );
+        return required(op, "InstancesRevision", output.InstancesRevision);
+      },
       abortSignal,
     );
-    return output.InstancesRevision;
   }
 }
 

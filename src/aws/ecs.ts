@@ -1,9 +1,45 @@
-import { DescribeTaskDefinitionCommand, DescribeTasksCommand, type ECSClient, type Task } from "@aws-sdk/client-ecs";
+import {
+  type ContainerDefinition,
+  DescribeTaskDefinitionCommand,
+  type DescribeTaskDefinitionCommandOutput,
+  DescribeTasksCommand,
+  type DescribeTasksCommandOutput,
+  type ECSClient,
+  type Task,
+} from "@aws-sdk/client-ecs";
 import type { EcsTask, EcsTaskDefinition } from "../core/model.js";
-import { awsCall, type CallContext } from "./call.js";
+import { AwsCallError, errorCode, MalformedResponseError } from "../errors.js";
+import { awsCall, type CallContext, required } from "./call.js";
 
 /** DescribeTasks accepts at most 100 tasks per call. */
 export const DESCRIBE_TASKS_BATCH = 100;
+
+/** ECS's failure reason for a task id it does not know (stopped long ago, or never of this cluster). */
+const MISSING = "MISSING";
+
+/** ECS's answer about some tasks of one cluster. */
+export interface DescribedTasks {
+  /** False when ECS answered ClusterNotFoundException: an answer about every task asked (all empty), not a failure. */
+  readonly clusterFound: boolean;
+  readonly tasks: ReadonlyMap<string, EcsTask>;
+  /** Ids ECS reported MISSING. */
+  readonly missing: readonly string[];
+  /** Ids ECS could not describe for another reason (a failure of those tasks, not an answer). */
+  readonly failed: ReadonlyArray<{ readonly taskId: string; readonly reason: string }>;
+}
+
+/**
+ * DescribeTasks answered, but could not describe some tasks for a reason other than MISSING: those
+ * tasks failed (they are asked again), unlike a MISSING task, which is an answer.
+ */
+export class EcsTaskFailuresError extends Error {
+  override readonly name = "EcsTaskFailuresError";
+  constructor(readonly failures: ReadonlyArray<{ readonly taskId: string; readonly reason: string }>) {
+    const shown = failures.slice(0, 3).map((failure) => `${failure.taskId} (${failure.reason})`);
+    const more = failures.length > shown.length ? ` and ${failures.length - shown.length} more` : "";
+    super(`ECS could not describe ${failures.length} task(s): ${shown.join(", ")}${more}`);
+  }
+}
 
 /** The ECS calls cloudmap-sd makes, each returning plain values. Stateless. */
 export class EcsApi {
@@ -12,52 +48,84 @@ export class EcsApi {
     private readonly context: CallContext,
   ) {}
 
-  /** Describes up to 100 tasks of one cluster. Ids that ECS no longer knows come back in `missing`. */
-  async tasks(
-    cluster: string,
-    taskIds: readonly string[],
-    abortSignal?: AbortSignal,
-  ): Promise<{ tasks: Map<string, EcsTask>; missing: string[] }> {
+  /**
+   * Describes up to 100 tasks of one cluster. Every id asked must come back, either in `tasks` or
+   * in `failures`: an answer that mentions neither is cut short, so the call fails as malformed
+   * rather than reporting that task as MISSING (which would be cached as an answer).
+   */
+  async tasks(cluster: string, taskIds: readonly string[], abortSignal?: AbortSignal): Promise<DescribedTasks> {
     if (taskIds.length > DESCRIBE_TASKS_BATCH) throw new RangeError(`at most ${DESCRIBE_TASKS_BATCH} tasks per call`);
-    const output = await awsCall(
-      this.context,
-      "DescribeTasks",
-      { cluster },
-      (signal) => this.client.send(new DescribeTasksCommand({ cluster, tasks: [...taskIds], include: ["TAGS"] }), { abortSignal: signal }),
-      abortSignal,
-    );
-    const tasks = new Map<string, EcsTask>();
-    for (const task of output.tasks ?? []) {
-      if (task.taskArn) tasks.set(taskIdOf(task.taskArn), toEcsTask(task));
+    try {
+      return await awsCall(
+        this.context,
+        "DescribeTasks",
+        { cluster },
+        async (signal) =>
+          readTasks(taskIds, await this.client.send(new DescribeTasksCommand({ cluster, tasks: [...taskIds], include: ["TAGS"] }), { abortSignal: signal })),
+        abortSignal,
+      );
+    } catch (error) {
+      if (error instanceof AwsCallError && errorCode(error) === "ClusterNotFoundException") return { clusterFound: false, tasks: new Map(), missing: [], failed: [] };
+      throw error;
     }
-    const missing = taskIds.filter((id) => !tasks.has(id));
-    return { tasks, missing };
   }
 
   async taskDefinition(arn: string, abortSignal?: AbortSignal): Promise<EcsTaskDefinition> {
-    const output = await awsCall(
+    return awsCall(
       this.context,
       "DescribeTaskDefinition",
       { taskDefinition: arn },
-      (signal) => this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), { abortSignal: signal }),
+      async (signal) => readTaskDefinition(await this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), { abortSignal: signal })),
       abortSignal,
     );
-    const definition = output.taskDefinition;
-    return {
-      arn: definition?.taskDefinitionArn ?? arn,
-      family: definition?.family ?? "",
-      revision: definition?.revision ?? 0,
-      containers: (definition?.containerDefinitions ?? []).map((container) => ({
-        name: container.name ?? "",
-        dockerLabels: container.dockerLabels ?? {},
-      })),
-    };
   }
 }
 
 /** arn:aws:ecs:region:account:task/cluster/0123abcd → 0123abcd (old-format ARNs have no cluster part). */
 export function taskIdOf(taskArn: string): string {
   return taskArn.slice(taskArn.lastIndexOf("/") + 1);
+}
+
+// Validation runs inside awsCall, so a malformed answer is a failed call of that part: counted
+// with its outcome and wrapped in an AwsCallError naming the cluster or task definition.
+
+function readTasks(taskIds: readonly string[], output: DescribeTasksCommandOutput): DescribedTasks {
+  const operation = "DescribeTasks";
+  const tasks = new Map<string, EcsTask>();
+  for (const task of required(operation, "tasks", output.tasks)) {
+    const id = taskIdOf(required(operation, "tasks[].taskArn", task.taskArn));
+    tasks.set(id, toEcsTask(task));
+  }
+  const failures = new Map<string, string>();
+  for (const failure of required(operation, "failures", output.failures)) {
+    failures.set(taskIdOf(required(operation, "failures[].arn", failure.arn)), required(operation, "failures[].reason", failure.reason));
+  }
+  const missing: string[] = [];
+  const failed: Array<{ taskId: string; reason: string }> = [];
+  for (const id of taskIds) {
+    if (tasks.has(id)) continue;
+    const reason = failures.get(id);
+    if (reason === undefined) throw new MalformedResponseError(operation, `tasks or failures entry for task ${id}`);
+    if (reason === MISSING) missing.push(id);
+    else failed.push({ taskId: id, reason });
+  }
+  return { clusterFound: true, tasks, missing, failed };
+}
+
+function readTaskDefinition(output: DescribeTaskDefinitionCommandOutput): EcsTaskDefinition {
+  const operation = "DescribeTaskDefinition";
+  const definition = required(operation, "taskDefinition", output.taskDefinition);
+  return {
+    arn: required(operation, "taskDefinition.taskDefinitionArn", definition.taskDefinitionArn),
+    family: required(operation, "taskDefinition.family", definition.family),
+    revision: required(operation, "taskDefinition.revision", definition.revision),
+    containers: required(operation, "taskDefinition.containerDefinitions", definition.containerDefinitions).map(toContainer),
+  };
+}
+
+/** A container without docker labels is common (dockerLabels is optional), not malformed. */
+function toContainer(container: ContainerDefinition): EcsTaskDefinition["containers"][number] {
+  return { name: container.name ?? "", dockerLabels: container.dockerLabels ?? {} };
 }
 
 function toEcsTask(task: Task): EcsTask {

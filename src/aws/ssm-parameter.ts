@@ -2,7 +2,10 @@ import { GetParameterCommand, ParameterNotFound, type SSMClient } from "@aws-sdk
 import { ParameterNotFoundError } from "../errors.js";
 import { awsCall, type CallContext, required } from "./call.js";
 
-/** Reads one SSM parameter's value (String, StringList or SecureString). */
+/**
+ * Reads one SSM parameter's value (String, StringList or SecureString). SSM never stores an
+ * empty value, so an answer without one is malformed (an empty or cut-short body), never "".
+ */
 export async function readParameter(
   ssm: SSMClient,
   context: CallContext,
@@ -10,14 +13,16 @@ export async function readParameter(
   abortSignal?: AbortSignal,
 ): Promise<string> {
   try {
-    const output = await awsCall(
+    return await awsCall(
       context,
       "GetParameter",
       { parameter: name },
-      (signal) => ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal: signal }),
+      async (signal) => {
+        const output = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal: signal });
+        return required("GetParameter", "Parameter.Value", output.Parameter?.Value);
+      },
       abortSignal,
     );
-    return required("GetParameter", "Parameter.Value", output.Parameter?.Value);
   } catch (error) {
     if (error instanceof Error && error.cause instanceof ParameterNotFound) {
       throw new ParameterNotFoundError(name, { cause: error });

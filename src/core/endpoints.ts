@@ -28,7 +28,7 @@ export type SkipReason =
   | "invalid_ecs_metrics_path"
   | "invalid_docker_label"
   | "invalid_instance_port"
-  | "missing_ipv4"
+  | "missing_address"
   | "ecs_task_stopped";
 
 export type EndpointKind = "app" | "ecs" | "docker_label";

@@ -5,13 +5,15 @@ import {
   type ScrapeEndpoint,
   type SkipReason,
 } from "./endpoints.js";
+import { AddressAttribute, instanceHost } from "./address.js";
 import { Label, sanitizeLabelName } from "./labels.js";
 import { renderGroupLine } from "./render.js";
 import type { EcsTask, Instance, ServiceSnapshot, TargetGroup } from "./model.js";
 
 /** Attributes ECS writes on every instance it registers in Cloud Map. */
 export const Attribute = {
-  ipv4: "AWS_INSTANCE_IPV4",
+  ipv4: AddressAttribute.ipv4,
+  ipv6: AddressAttribute.ipv6,
   port: "AWS_INSTANCE_PORT",
   cluster: "ECS_CLUSTER_NAME",
   service: "ECS_SERVICE_NAME",
@@ -56,9 +58,9 @@ export function buildTargetGroups(snapshots: readonly ServiceSnapshot[], options
       const task = snapshot.ecsTasks?.get(instance.id);
       const endpoints = plan.kind === "tagged" ? plan.endpoints : dockerLabelEndpoints(snapshot, task, skip);
       if (endpoints.length === 0) continue;
-      const ip = instance.attributes[Attribute.ipv4];
-      if (!ip) {
-        skip("missing_ipv4", `instance ${instance.id} has no ${Attribute.ipv4} attribute`);
+      const host = instanceHost(instance.attributes);
+      if (host === undefined) {
+        skip("missing_address", `instance ${instance.id} has neither ${AddressAttribute.ipv4} nor ${AddressAttribute.ipv6}`);
         continue;
       }
       if (options.dropStoppedTasks && task?.lastStatus && STOPPED_TASK_STATUSES.has(task.lastStatus)) {
@@ -72,7 +74,7 @@ export function buildTargetGroups(snapshots: readonly ServiceSnapshot[], options
           skip("invalid_instance_port", `instance ${instance.id} has ${Attribute.port}=${JSON.stringify(instance.attributes[Attribute.port])}`);
           continue;
         }
-        groups.push({ targets: [`${ip}:${port}`], labels: { ...common, ...endpointLabels(endpoint) } });
+        groups.push({ targets: [`${host}:${port}`], labels: { ...common, ...endpointLabels(endpoint) } });
       }
     }
   }

@@ -1,56 +1,182 @@
-import { readFile } from "node:fs/promises";
 import { TargetsWriteError } from "../errors.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { type FileFacts, type FileHandleLike, type FileSystem, isAbortError, nodeFileSystem, removeStaleTempFiles, writeFileAtomic } from "./atomic-write.js";
 
-export type PublishOutcome = "written" | "unchanged" | "held";
+/**
+ * What a publish did. `restored`: the content was unchanged but the file had been deleted or
+ * replaced on disk (by someone else), so it was written again; the file now holds the content, as
+ * with `written`. `held`: an existing file is kept until a complete discovery (it may still have
+ * been restored with its held content; see `onRestore`).
+ */
+export type PublishOutcome = "written" | "unchanged" | "restored" | "held";
+
+/** Why a file was rewritten without a change of content. */
+export interface RestoreEvent {
+  readonly path: string;
+  readonly reason: "missing" | "replaced";
+  /** True when the held content (an existing file kept at start) was restored. */
+  readonly held: boolean;
+}
+
+export interface PublishedFileOptions<C> {
+  /** Injected in tests; node:fs/promises by default. */
+  readonly fs?: FileSystem;
+  /** Called after the file was restored on disk; for a log line or a metric. */
+  readonly onRestore?: (event: RestoreEvent) => void;
+  /** How the existing file's bytes become content at open(); UTF-8 text by default. */
+  readonly decode?: (bytes: Buffer) => C;
+}
+
+export interface PublishOptions {
+  /** The content reflects every part of the estate (not held back by a failed first read). */
+  readonly complete: boolean;
+  readonly force?: boolean;
+  /** Aborts the write (shutdown): rejects with AbortError, and `content` stays what is on disk. */
+  readonly signal?: AbortSignal;
+}
 
 /**
  * A file that other processes read (Prometheus' file_sd, its config). Rewritten atomically and
- * only when its bytes change, so Prometheus' watcher does not fire for nothing.
+ * only when its bytes change, so Prometheus' watcher does not fire for nothing. The disk is
+ * shared: each publish also stats the file (never reads it: it can be tens of MB) and writes it
+ * again when it was deleted or replaced, since file_sd drops every target of a vanished file.
  */
-export class PublishedFile {
-  private current: string | undefined;
+export class PublishedFile<C extends string | Buffer = string> {
+  private current: C | undefined;
+  /** What the file on disk looked like after our last write (or at open); undefined with `current`. */
+  private facts: FileFacts | undefined;
   private holding = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private removedTemps = 0;
+  private readonly fs: FileSystem;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    private readonly options: PublishedFileOptions<C> = {},
+  ) {
+    this.fs = options.fs ?? nodeFileSystem;
+  }
 
   /** The content on disk as far as this process knows (what http_sd serves). */
-  get content(): string | undefined {
+  get content(): C | undefined {
     return this.current;
   }
 
+  /** How many temp files of a write that died with a previous process open() removed. */
+  get staleTempFilesRemoved(): number {
+    return this.removedTemps;
+  }
+
   /**
-   * At start: an existing file is left alone (held) until a complete discovery replaces it, so a
-   * restart during an AWS outage does not wipe the targets; with no file, `initial` is written so
-   * Prometheus starts cleanly.
+   * At start: stale temp files of this file are removed. An existing file is left alone (held)
+   * until a complete discovery replaces it, so a restart during an AWS outage does not wipe the
+   * targets; with no file, `initial` is written so Prometheus starts cleanly.
    */
-  async open(initial?: string): Promise<"existing" | "created" | "absent"> {
+  async open(initial?: C): Promise<"existing" | "created" | "absent"> {
+    let existing: { bytes: Buffer; facts: FileFacts } | undefined;
     try {
-      this.current = await readFile(this.path, "utf8");
+      this.removedTemps = await removeStaleTempFiles(this.path, this.fs);
+      existing = await this.readExisting();
+    } catch (error) {
+      throw new TargetsWriteError(this.path, { cause: error });
+    }
+    if (existing) {
+      const decode = this.options.decode ?? ((bytes: Buffer) => bytes.toString("utf8") as C);
+      this.current = decode(existing.bytes);
+      this.facts = existing.facts;
       this.holding = true;
       return "existing";
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new TargetsWriteError(this.path, { cause: error });
     }
     if (initial === undefined) return "absent";
     await this.publish(initial, { complete: false, force: true });
     return "created";
   }
 
-  /** `complete`: the content reflects every part of the estate (not held back by a failed first read). */
-  async publish(content: string, options: { complete: boolean; force?: boolean }): Promise<PublishOutcome> {
-    if (this.holding && !options.complete && !options.force) return "held";
-    if (content === this.current) {
+  /**
+   * Publishes are queued, so `content` and the recorded disk facts always describe the last
+   * write that reached the disk, even when two publishes overlap.
+   */
+  publish(content: C, options: PublishOptions): Promise<PublishOutcome> {
+    const run = this.queue.then(() => this.publishNow(content, options));
+    // The queue only orders publishes; each caller gets its own outcome or error through `run`.
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async publishNow(content: C, options: PublishOptions): Promise<PublishOutcome> {
+    if (this.holding && !options.complete && !options.force) {
+      await this.restoreIfGone(options.signal);
+      return "held";
+    }
+    if (this.current !== undefined && sameContent(content, this.current)) {
+      const restored = await this.restoreIfGone(options.signal);
       if (options.complete) this.holding = false;
-      return "unchanged";
+      return restored ? "restored" : "unchanged";
     }
-    try {
-      await writeFileAtomic(this.path, content);
-    } catch (error) {
-      throw new TargetsWriteError(this.path, { cause: error });
-    }
-    this.current = content;
+    await this.write(content, options.signal);
     if (options.complete) this.holding = false;
     return "written";
   }
+
+  /** Writes `current` again when the file on disk is not the one we last wrote (or found at open). */
+  private async restoreIfGone(signal: AbortSignal | undefined): Promise<boolean> {
+    const current = this.current;
+    if (current === undefined) return false;
+    const reason = await this.checkDisk();
+    if (reason === undefined) return false;
+    await this.write(current, signal);
+    this.options.onRestore?.({ path: this.path, reason, held: this.holding });
+    return true;
+  }
+
+  private async checkDisk(): Promise<RestoreEvent["reason"] | undefined> {
+    let facts: FileFacts;
+    try {
+      facts = await this.fs.stat(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return "missing";
+      throw new TargetsWriteError(this.path, { cause: error });
+    }
+    return this.facts !== undefined && sameFacts(facts, this.facts) ? undefined : "replaced";
+  }
+
+  /** `current` and `facts` change only once the new file has been renamed into place. */
+  private async write(content: C, signal: AbortSignal | undefined): Promise<void> {
+    let facts: FileFacts;
+    try {
+      facts = await writeFileAtomic(this.path, content, { signal, fs: this.fs });
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      throw new TargetsWriteError(this.path, { cause: error });
+    }
+    this.current = content;
+    this.facts = facts;
+  }
+
+  /** Content and facts through one handle, so they describe the same file even if it is replaced meanwhile. */
+  private async readExisting(): Promise<{ bytes: Buffer; facts: FileFacts } | undefined> {
+    let handle: FileHandleLike;
+    try {
+      handle = await this.fs.open(this.path, "r");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+    try {
+      const facts = await handle.stat();
+      return { bytes: await handle.readFile(), facts: { dev: facts.dev, ino: facts.ino, size: facts.size, mtimeMs: facts.mtimeMs } };
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function sameFacts(a: FileFacts, b: FileFacts): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+function sameContent(a: string | Buffer, b: string | Buffer): boolean {
+  if (typeof a === "string" && typeof b === "string") return a === b;
+  const left = typeof a === "string" ? Buffer.from(a) : a;
+  const right = typeof b === "string" ? Buffer.from(b) : b;
+  return left.equals(right);
 }

@@ -2,14 +2,18 @@ import type { Logger } from "pino";
 import type { CallCounter } from "../aws/call.js";
 import type { CloudMapFetcher } from "../aws/cloudmap-fetcher.js";
 import type { EcsEnricher } from "../aws/ecs-enricher.js";
+import type { Clock } from "../clock.js";
 import { diffKeys } from "../core/diff.js";
 import { parseNamespaceList } from "../core/namespace-list.js";
 import type { BuildOptions, Skip } from "../core/target-groups.js";
 import { type RenderedTarget, TargetSetBuilder } from "../core/target-set.js";
-import { errorMessage } from "../errors.js";
+import { CycleDeadlineError, errorMessage, FAILURE_HINTS, failureKind, ParameterNotFoundError } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import type { PublishedFile, PublishOutcome } from "../output/published-file.js";
+import { ConditionLog } from "./condition-log.js";
+import { FailureReport } from "./failure-report.js";
 import type { HealthState } from "./health.js";
+import { HoldPolicy } from "./hold-policy.js";
 
 export type CycleOutcome = "success" | "partial" | "failure";
 
@@ -22,6 +26,8 @@ export interface CycleReport {
   readonly apiCalls: number;
   readonly errors: number;
   readonly file: PublishOutcome | "error" | "none";
+  /** The cycle overran its bound and published what it had read by then. */
+  readonly overran?: boolean;
 }
 
 export interface DiscoveryDeps {
@@ -38,7 +44,7 @@ export interface DiscoveryDeps {
   readonly logger: Logger;
   readonly health: HealthState;
   readonly buildOptions: BuildOptions;
-  readonly now: () => number;
+  readonly clock: Clock;
   /**
    * How long an existing targets file is held at start while some namespace cannot be read
    * completely. After that an incomplete discovery is published anyway: a part that fails for good
@@ -49,41 +55,90 @@ export interface DiscoveryDeps {
 
 /**
  * One discovery cycle: namespaces parameter → Cloud Map → ECS enrichment → target groups →
- * file. Every failure is handled here (logged, counted, last-known-good kept); nothing throws.
+ * file. Every failure is handled here (logged once, counted, last-known-good kept); nothing throws.
  */
 export class Discovery {
   private lastCompleteAt: ReadonlyMap<string, number | undefined> = new Map();
   private previousTargets: readonly RenderedTarget[] = [];
-  private previousSkips = new Set<string>();
   private readonly builder: TargetSetBuilder;
-  private firstCycleAt: number | undefined;
+  private readonly hold: HoldPolicy;
+  private readonly failures: FailureReport;
+  private readonly skips: ConditionLog<Skip>;
+  private readonly missingNamespaces: ConditionLog<string>;
+  private readonly servicesAtLimit: ConditionLog<string>;
+  private readonly missingClusters: ConditionLog<string>;
+  private readonly namespacesParameter: ConditionLog<Error>;
 
   constructor(private readonly deps: DiscoveryDeps) {
+    const { logger } = deps;
     this.builder = new TargetSetBuilder(deps.buildOptions);
+    this.hold = new HoldPolicy(deps.maxHoldMs ?? Number.POSITIVE_INFINITY);
+    this.failures = new FailureReport(logger, deps.metrics);
+    const fields = (skip: Skip) => ({ reason: skip.reason, namespace: skip.namespace, service: skip.service, detail: skip.detail });
+    this.skips = new ConditionLog<Skip>({
+      appeared: (_key, skip) => logger.warn(fields(skip), "endpoint skipped"),
+      persists: (_key, skip) => logger.debug(fields(skip), "endpoint skipped"),
+    });
+    this.missingNamespaces = new ConditionLog<string>({
+      appeared: (namespace) =>
+        logger.warn(
+          { namespace, hint: "check the namespace names in the namespaces parameter (DISCOVERY_NAMESPACES_PARAMETER_NAME)" },
+          "Cloud Map namespace not found",
+        ),
+      cleared: (namespace) => logger.info({ namespace }, "Cloud Map namespace found again, or no longer listed"),
+    });
+    this.servicesAtLimit = new ConditionLog<string>({
+      appeared: (service) =>
+        logger.warn(
+          { service, hint: "split the service: DiscoverInstances returns at most 1,000 instances per service" },
+          "service has 1,000 instances or more: instances beyond 1,000 are not discovered",
+        ),
+    });
+    this.namespacesParameter = new ConditionLog<Error>({
+      appeared: (_key, error) =>
+        logger.error(
+          { err: errorMessage(error), hint: hintFor(error) },
+          "cannot read the namespaces parameter; keeping the last-known-good targets",
+        ),
+      cleared: () => logger.info("the namespaces parameter is readable again"),
+    });
+    this.missingClusters = new ConditionLog<string>({
+      appeared: (cluster) =>
+        logger.warn(
+          { cluster, hint: "the ECS_CLUSTER_NAME attribute of its instances names a cluster ECS does not know; their targets stay, without __meta_ecs_* labels" },
+          "ECS cluster not found",
+        ),
+      cleared: (cluster) => logger.info({ cluster }, "ECS cluster found again, or no longer referenced"),
+    });
   }
 
-  /** Per listed namespace, when it was last read without error: the staleness metric. */
+  /** Per listed namespace, when it was last read without error (monotonic ms): the staleness metric. */
   staleness(): ReadonlyMap<string, number | undefined> {
     return this.lastCompleteAt;
   }
 
-  async runCycle(signal: AbortSignal): Promise<CycleReport> {
-    const { health, metrics, now } = this.deps;
-    const started = now();
+  /**
+   * `signal` aborts at the cycle's deadline or at shutdown; `stopSignal` only at shutdown. A
+   * deadline ends the cycle's AWS calls and publishes what was read; a shutdown publishes nothing.
+   */
+  async runCycle(signal: AbortSignal, stopSignal: AbortSignal = signal): Promise<CycleReport> {
+    const { health, metrics, clock } = this.deps;
+    const started = clock.monotonicMs();
     health.cycleStarted();
     const stopTimer = metrics.cycleDuration.startTimer();
     try {
-      const report = await this.cycle(signal, started);
-      if (!signal.aborted) metrics.cycles.inc({ outcome: report.outcome });
+      const report = await this.cycle(signal, stopSignal, started);
+      if (!stopSignal.aborted) metrics.cycles.inc({ outcome: report.outcome });
       return report;
     } finally {
       stopTimer();
       health.cycleEnded();
+      metrics.cycleEnded(clock.monotonicMs());
     }
   }
 
-  private async cycle(signal: AbortSignal, started: number): Promise<CycleReport> {
-    const { calls, logger, metrics, now } = this.deps;
+  private async cycle(signal: AbortSignal, stopSignal: AbortSignal, started: number): Promise<CycleReport> {
+    const { calls, logger, metrics, clock } = this.deps;
     const report = (outcome: CycleOutcome, rest: Partial<CycleReport> = {}): CycleReport => ({
       outcome,
       targets: this.previousTargets.length,
@@ -92,110 +147,148 @@ export class Discovery {
       errors: 0,
       file: "none",
       ...rest,
-      durationMs: now() - started,
+      durationMs: Math.round(clock.monotonicMs() - started),
       apiCalls: calls.take(),
     });
 
-    const configPublished = this.publishPrometheusConfig(signal);
+    const configRead = this.publishPrometheusConfig(signal, stopSignal);
     let names: string[];
     try {
       names = parseNamespaceList(await this.deps.readNamespaces(signal));
     } catch (error) {
-      await configPublished;
-      if (signal.aborted) return report("failure");
-      logger.error({ err: errorMessage(error) }, "cannot read the namespaces parameter; keeping the last-known-good targets");
-      const result = report("failure", { errors: 1 });
+      const configError = await configRead;
+      if (stopSignal.aborted) return report("failure");
+      this.namespacesParameter.update(new Map([[(error as Error).name, error as Error]]));
+      this.failures.update(configError ? [configError] : [], [error as Error]);
+      // Nothing new to publish, but the file on disk may have been deleted or overwritten.
+      const file = await this.keepFile(stopSignal);
+      const result = report("failure", { errors: 1, file });
       this.logCycle(result);
       return result;
     }
+    this.namespacesParameter.update(new Map());
     if (names.length === 0) logger.warn("the namespaces parameter lists no namespace: publishing no targets");
 
     const fetched = await this.deps.fetcher.refresh(names, signal);
     const enriched = await this.deps.enricher.enrich(fetched.snapshots, signal);
-    await configPublished;
-    if (signal.aborted) return report("failure");
+    const configError = await configRead;
+    if (stopSignal.aborted) return report("failure");
+    const overran = signal.aborted && signal.reason instanceof CycleDeadlineError;
+    if (overran) {
+      metrics.cycleOverruns.inc();
+      logger.warn(
+        { boundMs: (signal.reason as CycleDeadlineError).deadlineMs, hint: "raise CONFIG_RELOAD_FREQUENCY or DISCOVERY_CONCURRENCY, or lower AWS_CALL_TIMEOUT" },
+        "discovery cycle overran its bound: publishing what was read, the rest keeps its last-known-good targets",
+      );
+    }
     this.lastCompleteAt = fetched.lastCompleteAt;
 
-    for (const name of fetched.missingNamespaces) logger.warn({ namespace: name }, "Cloud Map namespace not found");
-    if (enriched.turnedOff) {
-      logger.warn("ECS enrichment turned off: the task role may not call ecs:DescribeTasks (grant it, or set ECS_ENRICHMENT=off)");
-    }
-    const errors = [...fetched.errors, ...enriched.errors];
-    for (const error of errors) logger.warn({ err: errorMessage(error) }, "AWS call failed; that part keeps its last-known-good targets");
+    this.missingNamespaces.update(new Map(fetched.missingNamespaces.map((name) => [name, name])));
+    metrics.missingNamespaces.set(fetched.missingNamespaces.length);
+    this.servicesAtLimit.update(new Map(fetched.servicesAtLimit.map((name) => [name, name])));
+    metrics.servicesAtInstanceLimit.set(fetched.servicesAtLimit.length);
+    this.missingClusters.update(new Map(enriched.missingClusters.map((name) => [name, name])));
+    metrics.ecsMissingClusters.set(enriched.missingClusters.length);
+    metrics.ecsUnknownTasks.set(enriched.unknownTasks);
+    metrics.ecsBackingOff.set(enriched.backingOff);
+    const errors: Error[] = [...fetched.errors, ...enriched.errors];
+    if (configError) errors.push(configError);
+    this.failures.update(errors);
 
     const { targets, skips, content } = this.builder.build(enriched.snapshots);
-    // Failed ECS calls leave new tasks unenriched, and a docker-label service's tasks untargeted:
-    // at start that is as incomplete as a failed Cloud Map call.
-    const incomplete = fetched.incomplete || enriched.errors.length > 0;
+    // ECS data not yet read leaves new tasks unenriched, and a docker-label service's tasks
+    // untargeted: at start that is as incomplete as a failed Cloud Map call.
+    const incomplete = fetched.incomplete || enriched.pending > 0;
     this.reportSkips(skips);
 
+    const { complete, expired } = this.hold.decide(incomplete, started);
     let file: CycleReport["file"];
-    const holdExpired = incomplete && this.holdExpired(started);
     try {
-      file = await this.deps.targetsFile.publish(content, { complete: !incomplete || holdExpired });
+      file = await this.deps.targetsFile.publish(content, { complete, signal: stopSignal });
     } catch (error) {
+      if (stopSignal.aborted) return report("failure");
       file = "error";
-      logger.error({ err: errorMessage(error) }, "cannot write the targets file; will retry next cycle");
+      logger.error({ err: errorMessage(error), hint: "check the free space and permissions of CONFIG_FILE_DIR" }, "cannot write the targets file; will retry next cycle");
     }
     metrics.fileWrites.inc({ file: "targets", outcome: file });
     if (file === "held") logger.warn("discovery is incomplete: keeping the existing targets file until every part has been read");
-    if (holdExpired && file === "written") {
+    if (expired && file === "written") {
       logger.warn({ maxHoldMs: this.deps.maxHoldMs }, "discovery still incomplete after the hold limit: published what is known");
     }
 
-    const published = file === "written" || file === "unchanged";
+    const published = file === "written" || file === "unchanged" || file === "restored";
     const diff = targets === this.previousTargets ? { added: 0, removed: 0 } : diffKeys(this.previousTargets.map((t) => t.key), targets.map((t) => t.key));
     if (published) {
       this.previousTargets = targets;
       this.countTargets(names, targets);
       if (!incomplete) this.deps.health.ready = true;
-      if (errors.length === 0) metrics.lastSuccess.set(now() / 1000);
+      if (errors.length === 0) metrics.lastSuccess.set(clock.wallMs() / 1000);
     }
-    const outcome: CycleOutcome = !published ? "failure" : errors.length > 0 ? "partial" : "success";
+    const degraded = errors.length > 0 || fetched.missingNamespaces.length > 0 || enriched.pending > 0 || overran;
+    const outcome: CycleOutcome = !published ? "failure" : degraded ? "partial" : "success";
     const result = report(outcome, {
       targets: targets.length,
       added: published ? diff.added : 0,
       removed: published ? diff.removed : 0,
       errors: errors.length,
       file,
+      ...(overran ? { overran } : {}),
     });
-    this.logCycle(result, { namespaces: names.length, services: fetched.snapshots.length, reread: fetched.servicesReread });
+    this.logCycle(result, {
+      namespaces: names.length,
+      missingNamespaces: fetched.missingNamespaces.length,
+      services: fetched.snapshots.length,
+      reread: fetched.servicesReread,
+    });
     return result;
   }
 
-  private holdExpired(now: number): boolean {
-    this.firstCycleAt ??= now;
-    return now - this.firstCycleAt >= (this.deps.maxHoldMs ?? Number.POSITIVE_INFINITY);
+  /** Re-publishes the current content: restores the file if someone deleted or changed it. */
+  private async keepFile(stopSignal: AbortSignal): Promise<CycleReport["file"]> {
+    const { targetsFile, logger, metrics } = this.deps;
+    let file: CycleReport["file"];
+    try {
+      file = await targetsFile.publish(targetsFile.content ?? "[]\n", { complete: false, signal: stopSignal });
+    } catch (error) {
+      file = "error";
+      logger.error({ err: errorMessage(error) }, "cannot restore the targets file; will retry next cycle");
+    }
+    metrics.fileWrites.inc({ file: "targets", outcome: file });
+    return file;
   }
 
-  private async publishPrometheusConfig(signal: AbortSignal): Promise<void> {
-    const { readPrometheusConfig, prometheusConfigFile, logger, metrics } = this.deps;
-    if (!readPrometheusConfig || !prometheusConfigFile) return;
+  /** Publishes prometheus.yaml; returns the error of a failed read or write for the cycle's failure report. */
+  private async publishPrometheusConfig(signal: AbortSignal, stopSignal: AbortSignal): Promise<Error | undefined> {
+    const { readPrometheusConfig, prometheusConfigFile, logger, metrics, health } = this.deps;
+    if (!readPrometheusConfig || !prometheusConfigFile) return undefined;
     try {
       const content = await readPrometheusConfig(signal);
-      const outcome = await prometheusConfigFile.publish(content, { complete: true });
+      const outcome = await prometheusConfigFile.publish(content, { complete: true, signal: stopSignal });
       metrics.fileWrites.inc({ file: "prometheus_config", outcome });
       if (outcome === "written") logger.info({ path: prometheusConfigFile.path }, "Prometheus configuration updated");
+      health.setConfigReady(true);
+      return undefined;
     } catch (error) {
-      if (signal.aborted) return;
+      if (stopSignal.aborted) return undefined;
       metrics.fileWrites.inc({ file: "prometheus_config", outcome: "error" });
-      logger.error({ err: errorMessage(error) }, "cannot update the Prometheus configuration; keeping the current one");
+      // Logged with the cycle's other failures (once, with what to do).
+      const message = errorMessage(error);
+      const exists = prometheusConfigFile.content !== undefined;
+      health.setConfigReady(exists, exists ? undefined : `no Prometheus configuration yet (PROMETHEUS_CONFIG_PARAMETER_NAME): ${message}`);
+      return error as Error;
     }
   }
 
   /** Warns once when a skip appears; repeats only at debug level while it lasts. */
   private reportSkips(skips: readonly Skip[]): void {
-    const { logger, metrics } = this.deps;
-    const current = new Set<string>();
+    const { metrics } = this.deps;
     metrics.skippedEndpoints.reset();
+    const current = new Map<string, Skip>();
     for (const skip of skips) {
       metrics.skippedEndpoints.inc({ reason: skip.reason });
-      const key = `${skip.reason} ${skip.namespace} ${skip.service} ${skip.detail}`;
-      current.add(key);
-      const level = this.previousSkips.has(key) ? "debug" : "warn";
-      logger[level]({ reason: skip.reason, namespace: skip.namespace, service: skip.service, detail: skip.detail }, "endpoint skipped");
+      current.set(`${skip.reason} ${skip.namespace} ${skip.service} ${skip.detail}`, skip);
     }
-    this.previousSkips = current;
+    this.skips.update(current);
   }
 
   private countTargets(names: readonly string[], targets: readonly RenderedTarget[]): void {
@@ -209,4 +302,11 @@ export class Discovery {
   private logCycle(report: CycleReport, extra: Record<string, number> = {}): void {
     this.deps.logger.info({ ...report, ...extra }, "discovery cycle finished");
   }
+}
+
+function hintFor(error: unknown): string {
+  if (error instanceof ParameterNotFoundError) {
+    return `create the SSM parameter ${JSON.stringify(error.parameter)} in this region (a comma- or newline-separated list of Cloud Map namespace names), or set DISCOVERY_NAMESPACES_PARAMETER_NAME to one that exists`;
+  }
+  return FAILURE_HINTS[failureKind(error)];
 }

@@ -1,10 +1,12 @@
+import { getEventListeners } from "node:events";
 import { NamespaceNotFound } from "@aws-sdk/client-servicediscovery";
-import { describe, expect, it, vi } from "vitest";
-import { allPages, awsCall, CallCounter, type CallRecorder } from "../../src/aws/call.js";
-import { AwsCallError, errorCode } from "../../src/errors.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { allPages, awsCall, CallCounter, type CallRecorder, required } from "../../src/aws/call.js";
+import { AwsCallError, CallTimeoutError, CycleDeadlineError, errorCode, failureKind, MalformedResponseError } from "../../src/errors.js";
+import { callContext } from "../helpers/aws-fixtures.js";
 
 interface Page {
-  items?: string[];
+  items: string[];
   next?: string;
 }
 
@@ -33,6 +35,26 @@ function recorder(): CallRecorder & { calls: Array<[string, string]> } {
   return { calls, record: (operation, outcome) => calls.push([operation, outcome]) };
 }
 
+/** A send that never settles and exposes the signal it was given. */
+function hangingSend() {
+  const seen: { signal?: AbortSignal } = {};
+  const send = (signal: AbortSignal) => {
+    seen.signal = signal;
+    return new Promise<never>(() => {});
+  };
+  return { send, seen };
+}
+
+/** Tracks whether a promise has settled yet, without awaiting it. */
+function track<T>(promise: Promise<T>) {
+  const state = { settled: false, value: undefined as unknown };
+  const done = promise.then(
+    (value) => Object.assign(state, { settled: true, value }),
+    (error: unknown) => Object.assign(state, { settled: true, value: error }),
+  );
+  return { state, done };
+}
+
 describe("allPages", () => {
   it("reads every page, passing each page's token to the next request", async () => {
     // Prepare
@@ -53,8 +75,8 @@ describe("allPages", () => {
     expect(source.tokens).toEqual([undefined, "1"]);
   });
 
-  it("treats a page without items as empty and still follows its token", async () => {
-    const source = pages({ next: "1" }, { items: ["a"] });
+  it("follows the token of an empty page", async () => {
+    const source = pages({ items: [], next: "1" }, { items: ["a"] });
 
     expect(await read(source)).toEqual(["a"]);
   });
@@ -73,11 +95,40 @@ describe("allPages", () => {
   });
 });
 
+describe("required", () => {
+  it.each([
+    ["", ""],
+    [0, 0],
+    [false, false],
+    [[], []],
+  ])("returns a present value as it is (%j)", (value, expected) => {
+    expect(required("ListServices", "Services", value)).toEqual(expected);
+  });
+
+  it.each([undefined, null])("throws MalformedResponseError naming the operation and field for %s", (value) => {
+    const error = (() => {
+      try {
+        return required("DiscoverInstances", "InstancesRevision", value);
+      } catch (e) {
+        return e;
+      }
+    })();
+
+    expect(error).toBeInstanceOf(MalformedResponseError);
+    expect((error as MalformedResponseError).message).toBe("DiscoverInstances answered without InstancesRevision");
+    expect(failureKind(error)).toBe("malformed");
+  });
+});
+
 describe("awsCall", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("returns the result and records a success", async () => {
     const calls = recorder();
 
-    const result = await awsCall(calls, "ListServices", { namespace: "prod.local" }, async () => 42);
+    const result = await awsCall(callContext(calls), "ListServices", { namespace: "prod.local" }, async () => 42);
 
     expect(result).toBe(42);
     expect(calls.calls).toEqual([["ListServices", "success"]]);
@@ -89,7 +140,7 @@ describe("awsCall", () => {
     const cause = new NamespaceNotFound({ message: "Namespace not found", $metadata: {} });
 
     // Act
-    const error = await awsCall(calls, "DiscoverInstances", { namespace: "prod.local", service: "web" }, () =>
+    const error = await awsCall(callContext(calls), "DiscoverInstances", { namespace: "prod.local", service: "web" }, () =>
       Promise.reject(cause),
     ).catch((e: unknown) => e);
 
@@ -106,13 +157,123 @@ describe("awsCall", () => {
     expect(calls.calls).toEqual([["DiscoverInstances", "NamespaceNotFound"]]);
   });
 
+  it("records a malformed answer found inside the call as an error, not a success", async () => {
+    const calls = recorder();
+
+    const error = await awsCall(callContext(calls), "ListServices", { namespace: "prod.local" }, async () =>
+      required("ListServices", "Services", undefined),
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AwsCallError);
+    expect(failureKind(error)).toBe("malformed");
+    expect(calls.calls).toEqual([["ListServices", "MalformedResponseError"]]);
+  });
+
   it("records UnknownError for a thrown non-Error", async () => {
     const calls = recorder();
 
-    await expect(awsCall(calls, "GetParameter", { parameter: "p" }, () => Promise.reject("boom"))).rejects.toThrow(
+    await expect(awsCall(callContext(calls), "GetParameter", { parameter: "p" }, () => Promise.reject("boom"))).rejects.toThrow(
       "GetParameter failed (parameter=p): boom",
     );
     expect(calls.calls).toEqual([["GetParameter", "UnknownError"]]);
+  });
+
+  it("ends a call that does not answer within timeoutMs with CallTimeoutError, even if the send ignores its signal", async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const calls = recorder();
+    const { send, seen } = hangingSend();
+    const call = track(awsCall(callContext(calls, 1_000), "ListNamespaces", { namespace: "prod.local" }, send));
+
+    // Act
+    await vi.advanceTimersByTimeAsync(999);
+    const settledBefore = call.state.settled;
+    await vi.advanceTimersByTimeAsync(1);
+    await call.done;
+
+    // Assess
+    expect(settledBefore).toBe(false);
+    const error = call.state.value as AwsCallError;
+    expect(error).toBeInstanceOf(AwsCallError);
+    expect(error.cause).toBeInstanceOf(CallTimeoutError);
+    expect(error.message).toBe(
+      "ListNamespaces failed (namespace=prod.local): CallTimeoutError: ListNamespaces did not answer within 1000 ms (AWS_CALL_TIMEOUT)",
+    );
+    expect(failureKind(error)).toBe("timeout");
+    expect(seen.signal?.aborted).toBe(true);
+    expect(seen.signal?.reason).toBe(error.cause);
+    expect(calls.calls).toEqual([["ListNamespaces", "CallTimeoutError"]]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("reports the timeout, not the SDK's abort error, when the send honours its signal", async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const calls = recorder();
+    const send = (signal: AbortSignal) =>
+      new Promise<never>((_, reject) =>
+        signal.addEventListener("abort", () => reject(Object.assign(new Error("Request aborted"), { name: "AbortError" }))),
+      );
+
+    // Act
+    const call = track(awsCall(callContext(calls, 500), "GetParameter", { parameter: "p" }, send));
+    await vi.advanceTimersByTimeAsync(500);
+    await call.done;
+
+    // Assess
+    expect((call.state.value as AwsCallError).cause).toBeInstanceOf(CallTimeoutError);
+    expect(calls.calls).toEqual([["GetParameter", "CallTimeoutError"]]);
+  });
+
+  it("ends the call at once when the parent signal aborts, with the parent's reason as cause", async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const calls = recorder();
+    const parent = new AbortController();
+    const reason = new CycleDeadlineError(60_000);
+    const { send, seen } = hangingSend();
+    const call = track(awsCall(callContext(calls, 10_000), "ListServices", { namespace: "prod.local" }, send, parent.signal));
+
+    // Act: no time passes at all.
+    parent.abort(reason);
+    await call.done;
+
+    // Assess
+    const error = call.state.value as AwsCallError;
+    expect(error).toBeInstanceOf(AwsCallError);
+    expect(error.cause).toBe(reason);
+    expect(seen.signal?.reason).toBe(reason);
+    expect(calls.calls).toEqual([["ListServices", "CycleDeadlineError"]]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(getEventListeners(parent.signal, "abort")).toHaveLength(0);
+  });
+
+  it("fails at once on a parent signal already aborted, handing the send an aborted signal", async () => {
+    const parent = new AbortController();
+    const reason = new Error("shutting down");
+    parent.abort(reason);
+    const { send, seen } = hangingSend();
+
+    const error = await awsCall(callContext(), "ListServices", {}, send, parent.signal).catch((e: unknown) => e);
+
+    expect((error as AwsCallError).cause).toBe(reason);
+    expect(seen.signal?.aborted).toBe(true);
+  });
+
+  it.each([
+    ["a success", () => Promise.resolve("ok")],
+    ["a failure", () => Promise.reject(new Error("no"))],
+  ])("leaves no timer and no listener on the parent signal after %s", async (_, send) => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const parent = new AbortController();
+
+    // Act
+    await awsCall(callContext(), "ListServices", {}, send, parent.signal).catch(() => undefined);
+
+    // Assess
+    expect(vi.getTimerCount()).toBe(0);
+    expect(getEventListeners(parent.signal, "abort")).toHaveLength(0);
   });
 });
 

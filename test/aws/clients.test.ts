@@ -1,39 +1,63 @@
-import { once } from "node:events";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { DiscoverInstancesCommand } from "@aws-sdk/client-servicediscovery";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type AwsClients, createAwsClients, destroyAwsClients } from "../../src/aws/clients.js";
-import { REGION, TEST_CREDENTIALS } from "../helpers/aws-fixtures.js";
+import { awsCall, type CallRecorder } from "../../src/aws/call.js";
+import { attemptTimeoutMs, type AwsClients, createAwsClients, destroyAwsClients } from "../../src/aws/clients.js";
+import { AwsCallError, CallTimeoutError, CycleDeadlineError, failureKind } from "../../src/errors.js";
+import { REGION } from "../helpers/aws-fixtures.js";
+import { answer, hang, type LoopbackEndpoint, loopbackEndpoint, stallMidBody, trickleHeaders, useLoopbackEndpoint } from "../helpers/loopback.js";
 
-/** A loopback endpoint answering Cloud Map's JSON protocol with `responses` in turn (the last one repeats). */
-async function fakeEndpoint(responses: Array<{ status: number; body: object }>): Promise<{ server: Server; url: string; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createServer((request, response) => {
-    requests.push(`${request.headers.host} ${request.headers["x-amz-target"]}`);
-    const next = responses[Math.min(requests.length - 1, responses.length - 1)] ?? { status: 500, body: {} };
-    request.resume().on("end", () => {
-      response.writeHead(next.status, { "content-type": "application/x-amz-json-1.1" });
-      response.end(JSON.stringify(next.body));
-    });
+const DISCOVER = "Route53AutoNaming_v20170314.DiscoverInstances";
+
+describe("attemptTimeoutMs", () => {
+  it.each([
+    [10_000, 5_000],
+    [4_000, 2_000],
+    [1_500, 1_000],
+    [800, 800],
+    [100, 100],
+  ])("bounds one attempt of a %i ms call by %i ms (half, at least 1 s, at most the call)", (call, attempt) => {
+    expect(attemptTimeoutMs(call)).toBe(attempt);
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
-}
+});
 
 describe("createAwsClients", () => {
   let clients: AwsClients | undefined;
-
-  let server: Server | undefined;
+  let endpoint: LoopbackEndpoint | undefined;
 
   afterEach(async () => {
     if (clients) destroyAwsClients(clients);
     clients = undefined;
     vi.unstubAllEnvs();
-    if (server) await new Promise((resolve) => server?.close(resolve));
-    server = undefined;
+    await endpoint?.close();
+    endpoint = undefined;
   });
+
+  /** Real clients aimed at a loopback endpoint that answers with `responders` in turn. */
+  async function againstLoopback(responders: Parameters<typeof loopbackEndpoint>[0], callTimeoutMs: number, attempts: string[] = []) {
+    endpoint = await loopbackEndpoint(responders);
+    useLoopbackEndpoint(endpoint.url);
+    clients = createAwsClients({
+      callTimeoutMs,
+      retryMode: "standard",
+      endpointOverridden: true,
+      region: REGION,
+      onAttempt: (operation, outcome) => attempts.push(`${operation}:${outcome}`),
+    });
+    return { endpoint, clients };
+  }
+
+  function discover(target: AwsClients, timeoutMs: number, recorder: CallRecorder, parent?: AbortSignal) {
+    return awsCall(
+      { recorder, timeoutMs },
+      "DiscoverInstances",
+      { namespace: "prod.local", service: "web" },
+      (abortSignal) => target.serviceDiscovery.send(new DiscoverInstancesCommand({ NamespaceName: "prod.local", ServiceName: "web" }), { abortSignal }),
+      parent,
+    );
+  }
+
+  const nowhere: CallRecorder = { record: () => {} };
 
   it("keeps the data- host prefix against AWS itself", () => {
     clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "adaptive", endpointOverridden: false });
@@ -57,34 +81,136 @@ describe("createAwsClients", () => {
     }
   });
 
+  it("passes the region to every client when given", async () => {
+    vi.stubEnv("AWS_REGION", "us-east-1");
+    clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: false, region: "ap-southeast-2" });
+
+    for (const client of [clients.serviceDiscovery, clients.ssm, clients.ecs]) {
+      expect(await client.config.region()).toBe("ap-southeast-2");
+    }
+  });
+
+  it("leaves the region to the SDK's default chain when not given", async () => {
+    vi.stubEnv("AWS_REGION", "us-east-1");
+    clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: false });
+
+    for (const client of [clients.serviceDiscovery, clients.ssm, clients.ecs]) {
+      expect(await client.config.region()).toBe("us-east-1");
+    }
+  });
+
   it("reaches an overridden endpoint with DiscoverInstances and counts every attempt, retries included", async () => {
     // Prepare: the first attempt gets a 503, which the SDK retries.
-    const endpoint = await fakeEndpoint([
-      { status: 503, body: { __type: "ServiceUnavailable", message: "try again" } },
-      { status: 200, body: { Instances: [], InstancesRevision: 3 } },
-    ]);
-    server = endpoint.server;
-    vi.stubEnv("AWS_ENDPOINT_URL", endpoint.url);
-    vi.stubEnv("AWS_REGION", REGION);
-    vi.stubEnv("AWS_ACCESS_KEY_ID", TEST_CREDENTIALS.accessKeyId);
-    vi.stubEnv("AWS_SECRET_ACCESS_KEY", TEST_CREDENTIALS.secretAccessKey);
     const attempts: string[] = [];
-    clients = createAwsClients({
-      callTimeoutMs: 5_000,
-      retryMode: "standard",
-      endpointOverridden: true,
-      onAttempt: (operation, outcome) => attempts.push(`${operation}:${outcome}`),
-    });
+    const { endpoint, clients } = await againstLoopback(
+      [answer({ __type: "ServiceUnavailable", message: "try again" }, 503), answer({ Instances: [], InstancesRevision: 3 })],
+      5_000,
+      attempts,
+    );
 
     // Act
     const output = await clients.serviceDiscovery.send(new DiscoverInstancesCommand({ NamespaceName: "prod.local", ServiceName: "web" }));
 
     // Assess
     expect(output.InstancesRevision).toBe(3);
-    expect(endpoint.requests).toHaveLength(2);
-    expect(endpoint.requests[0]).toBe(`${new URL(endpoint.url).host} Route53AutoNaming_v20170314.DiscoverInstances`);
+    expect(endpoint.requests.map((request) => request.target)).toEqual([DISCOVER, DISCOVER]);
     expect(attempts).toHaveLength(2);
     expect(attempts[0]).not.toBe("DiscoverInstances:success");
     expect(attempts[1]).toBe("DiscoverInstances:success");
+  });
+
+  describe("a hung endpoint (real SDK clients, loopback server)", () => {
+    it("ends a call whose every attempt hangs with a timeout within its budget", async () => {
+      // Prepare
+      const timeoutMs = 1_500;
+      const recorded: string[] = [];
+      const { endpoint, clients } = await againstLoopback([hang], timeoutMs);
+      const started = performance.now();
+
+      // Act
+      const error = await discover(clients, timeoutMs, { record: (op, outcome) => recorded.push(`${op}:${outcome}`) }).catch((e: unknown) => e);
+
+      // Assess: an upper bound only, never an exact timing.
+      expect(performance.now() - started).toBeLessThan(5 * timeoutMs);
+      expect(error).toBeInstanceOf(AwsCallError);
+      expect((error as AwsCallError).cause).toBeInstanceOf(CallTimeoutError);
+      expect(failureKind(error)).toBe("timeout");
+      expect(recorded).toEqual(["DiscoverInstances:CallTimeoutError"]);
+      // The first attempt was abandoned at the per-attempt bound and retried within the budget.
+      expect(endpoint.requests.length).toBeGreaterThanOrEqual(2);
+      await Promise.all(endpoint.requests.map((request) => request.closed));
+    });
+
+    it("retries an attempt that hangs and succeeds with the next one, within the call's budget", async () => {
+      // Prepare
+      const timeoutMs = 4_000;
+      const attempts: string[] = [];
+      const { endpoint, clients } = await againstLoopback([hang, answer({ Instances: [], InstancesRevision: 9 })], timeoutMs, attempts);
+
+      // Act
+      const output = await discover(clients, timeoutMs, nowhere);
+
+      // Assess
+      expect(output.InstancesRevision).toBe(9);
+      expect(endpoint.requests).toHaveLength(2);
+      expect(attempts).toEqual(["DiscoverInstances:TimeoutError", "DiscoverInstances:success"]);
+      await endpoint.requests[0]?.closed;
+    });
+
+    it("retries an attempt whose headers trickle in forever (the socket never idles)", async () => {
+      // Prepare
+      const timeoutMs = 4_000;
+      const attempts: string[] = [];
+      const { endpoint, clients } = await againstLoopback([trickleHeaders, answer({ Instances: [], InstancesRevision: 2 })], timeoutMs, attempts);
+
+      // Act
+      const output = await discover(clients, timeoutMs, nowhere);
+
+      // Assess
+      expect(output.InstancesRevision).toBe(2);
+      expect(endpoint.requests).toHaveLength(2);
+      expect(attempts).toEqual(["DiscoverInstances:TimeoutError", "DiscoverInstances:success"]);
+    });
+
+    it("retries an attempt whose body stalls after the headers", async () => {
+      // Prepare
+      const timeoutMs = 4_000;
+      const body = { Instances: [{ InstanceId: "task-1", Attributes: { AWS_INSTANCE_IPV4: "10.0.0.1" } }], InstancesRevision: 4 };
+      const attempts: string[] = [];
+      const { endpoint, clients } = await againstLoopback([stallMidBody(body), answer(body)], timeoutMs, attempts);
+
+      // Act
+      const output = await discover(clients, timeoutMs, nowhere);
+
+      // Assess
+      expect(output.InstancesRevision).toBe(4);
+      expect(endpoint.requests).toHaveLength(2);
+      expect(attempts).toEqual(["DiscoverInstances:TimeoutError", "DiscoverInstances:success"]);
+    });
+
+    it("ends the call at once when the cycle's signal aborts, with the signal's reason as cause", async () => {
+      // Prepare: a budget far longer than the test, so only the parent signal can end the call.
+      const timeoutMs = 60_000;
+      const recorded: string[] = [];
+      const { endpoint, clients } = await againstLoopback([hang], timeoutMs);
+      const cycle = new AbortController();
+      const reason = new CycleDeadlineError(30_000);
+      const call = discover(clients, timeoutMs, { record: (op, outcome) => recorded.push(`${op}:${outcome}`) }, cycle.signal).catch((e: unknown) => e);
+      const request = await endpoint.requestArrived(1);
+
+      // Act
+      const aborted = performance.now();
+      cycle.abort(reason);
+      const error = await call;
+
+      // Assess
+      expect(performance.now() - aborted).toBeLessThan(1_000);
+      expect(error).toBeInstanceOf(AwsCallError);
+      expect((error as AwsCallError).cause).toBe(reason);
+      expect(failureKind(error)).toBe("timeout");
+      expect(recorded).toEqual(["DiscoverInstances:CycleDeadlineError"]);
+      await request.closed; // the SDK abandoned the request in flight, not only the promise
+      expect(endpoint.requests).toHaveLength(1);
+    });
   });
 });

@@ -53,7 +53,7 @@ describe("CloudMapFetcher", () => {
       healthRefreshMs: HEALTH_REFRESH_MS,
       readUntaggedInstances: false,
       limit: pLimit(4),
-      now: () => clock,
+      clock: { monotonicMs: () => clock, wallMs: () => clock },
       ...options,
     });
   }
@@ -187,7 +187,6 @@ describe("CloudMapFetcher", () => {
       expect(tagsOf(before, "web")).toEqual({ METRICS_PATH: "/metrics" });
       expect(cloudMap.count(ListTagsForResourceCommand)).toBe(3);
       expect(tagsOf(after, "web")).toEqual({ METRICS_PATH: "/custom" });
-      expect(cloudMap.count(DiscoverInstancesCommand)).toBe(0);
     });
 
     it("spreads the re-reads of tags read together over different cycles", async () => {
@@ -231,9 +230,9 @@ describe("CloudMapFetcher", () => {
     });
   });
 
-  describe("health filter", () => {
-    it.each<HealthStatusFilter>(["HEALTHY", "HEALTHY_OR_ELSE_ALL", "UNHEALTHY"])(
-      "with HEALTH_STATUS=%s, re-reads every service after healthRefreshMs even when the revision has not moved",
+  describe("health re-read", () => {
+    it.each<HealthStatusFilter>(["ALL", "HEALTHY", "HEALTHY_OR_ELSE_ALL", "UNHEALTHY"])(
+      "with HEALTH_STATUS=%s, re-reads every service within healthRefreshMs, none before half of it, even when the revision has not moved",
       async (healthStatus) => {
         // Prepare
         const subject = fetcher({ healthStatus });
@@ -241,46 +240,84 @@ describe("CloudMapFetcher", () => {
         cloudMap.resetHistory();
 
         // Act
-        clock += HEALTH_REFRESH_MS - 1;
+        clock += HEALTH_REFRESH_MS / 2 - 1;
         await subject.refresh(["prod.local"]);
         const readsBefore = cloudMap.count(DiscoverInstancesCommand);
-        clock += 1;
+        const revisionsBefore = cloudMap.count(DiscoverInstancesRevisionCommand);
+        clock += HEALTH_REFRESH_MS / 2 + 1;
         await subject.refresh(["prod.local"]);
 
         // Assess
         expect(readsBefore).toBe(0);
+        expect(revisionsBefore).toBe(3);
         expect(cloudMap.count(DiscoverInstancesCommand)).toBe(3);
-        expect(cloudMap.count(DiscoverInstancesRevisionCommand)).toBe(3);
       },
     );
 
-    it("sees a task turning unhealthy (which does not move the revision) at the next health re-read", async () => {
-      // Prepare
-      const subject = fetcher({ healthStatus: "HEALTHY" });
-      await subject.refresh(["prod.local"]);
-      const w1 = web.instances[0];
-      if (w1) w1.healthStatus = "UNHEALTHY";
+    it.each<HealthStatusFilter>(["HEALTHY", "ALL"])(
+      "with HEALTH_STATUS=%s, sees a task turning unhealthy (which does not move the revision) by the next health re-read",
+      async (healthStatus) => {
+        // Prepare
+        const subject = fetcher({ healthStatus });
+        await subject.refresh(["prod.local"]);
+        const w1 = web.instances[0];
+        if (w1) w1.healthStatus = "UNHEALTHY";
 
-      // Act
-      clock += 30_000;
-      const early = await subject.refresh(["prod.local"]);
-      clock += HEALTH_REFRESH_MS;
-      const due = await subject.refresh(["prod.local"]);
+        // Act
+        clock += HEALTH_REFRESH_MS / 2 - 1;
+        const early = await subject.refresh(["prod.local"]);
+        clock += HEALTH_REFRESH_MS;
+        const due = await subject.refresh(["prod.local"]);
 
-      // Assess
-      expect(instancesByService(early).web).toEqual(["w1", "w2"]);
-      expect(instancesByService(due).web).toEqual(["w2"]);
-    });
+        // Assess
+        const healthOf = (result: FetchResult) =>
+          result.snapshots.find((snapshot) => snapshot.service.name === "web")?.instances.map((i) => `${i.id}:${i.healthStatus}`);
+        expect(healthOf(early)).toEqual(["w1:HEALTHY", "w2:HEALTHY"]);
+        expect(healthOf(due)).toEqual(healthStatus === "ALL" ? ["w1:UNHEALTHY", "w2:HEALTHY"] : ["w2:HEALTHY"]);
+      },
+    );
 
-    it("with HEALTH_STATUS=ALL, never re-reads an unchanged service", async () => {
-      const subject = fetcher({ healthStatus: "ALL" });
+    it("spreads the health re-reads of services read together over different cycles", async () => {
+      // Prepare: 40 services read in one cold sync.
+      for (let i = 0; i < 40; i++) cloudMap.addService(prod, `extra-${i}`, { METRICS_PATH: "/metrics" }, [instance(`e${i}`, "10.0.9.1")]);
+      const subject = fetcher();
       await subject.refresh(["prod.local"]);
       cloudMap.resetHistory();
 
-      clock += 10 * HEALTH_REFRESH_MS;
-      await subject.refresh(["prod.local"]);
+      // Act: step through the second half of the refresh interval.
+      const reads: number[] = [];
+      for (let step = 0; step < 4; step++) {
+        clock += HEALTH_REFRESH_MS / 8;
+        if (step === 0) clock += HEALTH_REFRESH_MS / 2 - HEALTH_REFRESH_MS / 8;
+        const before = cloudMap.count(DiscoverInstancesCommand);
+        await subject.refresh(["prod.local"]);
+        reads.push(cloudMap.count(DiscoverInstancesCommand) - before);
+      }
 
-      expect(cloudMap.count(DiscoverInstancesCommand)).toBe(0);
+      // Assess: no single cycle re-reads (nearly) everything.
+      expect(Math.max(...reads)).toBeLessThan(30);
+    });
+  });
+
+  describe("services at DiscoverInstances' limit", () => {
+    it("reports a service whose read returned 1,000 instances, and forgets it once it shrinks", async () => {
+      // Prepare
+      const big = cloudMap.addService(
+        prod,
+        "big",
+        { METRICS_PATH: "/metrics" },
+        Array.from({ length: 1000 }, (_, i) => instance(`b${i}`, `10.1.${Math.floor(i / 250)}.${i % 250}`)),
+      );
+      const subject = fetcher();
+
+      // Act
+      const full = await subject.refresh(["prod.local"]);
+      cloudMap.deregister(big, "b0");
+      const shrunk = await subject.refresh(["prod.local"]);
+
+      // Assess
+      expect(full.servicesAtLimit).toEqual(["prod.local/big"]);
+      expect(shrunk.servicesAtLimit).toEqual([]);
     });
   });
 

@@ -8,12 +8,14 @@ import {
   ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CallCounter } from "../../src/aws/call.js";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallCounter, noopRecorder } from "../../src/aws/call.js";
+import { type AwsClients, createAwsClients, destroyAwsClients } from "../../src/aws/clients.js";
 import { CloudMapApi } from "../../src/aws/cloudmap.js";
 import type { Namespace, Service } from "../../src/core/model.js";
-import { AwsCallError } from "../../src/errors.js";
+import { AwsCallError, failureKind, MalformedResponseError } from "../../src/errors.js";
 import { ACCOUNT, callContext, clientConfig, REGION } from "../helpers/aws-fixtures.js";
+import { answer, cutShort, emptyBody, type LoopbackEndpoint, loopbackEndpoint, useLoopbackEndpoint } from "../helpers/loopback.js";
 
 const namespace: Namespace = { id: "ns-1", name: "prod.local", type: "DNS_PRIVATE", httpName: "prod-http" };
 const service: Service = {
@@ -81,12 +83,11 @@ describe("CloudMapApi", () => {
       expect(await api.namespacesNamed("svc")).toEqual([{ id: "ns-a", name: "svc", type: "DNS_PRIVATE", httpName: "svc" }]);
     });
 
-    it("ignores summaries with another name or without an id (the filter is trusted, not relied on)", async () => {
+    it("ignores summaries with another name (the filter is trusted, not relied on)", async () => {
       mock.on(ListNamespacesCommand).resolves({
         Namespaces: [
           { Id: "ns-a", Name: "svc", Type: "HTTP" },
           { Id: "ns-b", Name: "svc.other", Type: "HTTP" },
-          { Name: "svc", Type: "HTTP" },
         ],
       });
 
@@ -108,7 +109,7 @@ describe("CloudMapApi", () => {
         .on(ListServicesCommand, { NextToken: undefined })
         .resolves({ Services: [{ Id: "srv-1", Name: "web", Arn: arn("srv-1") }], NextToken: "n1" })
         .on(ListServicesCommand, { NextToken: "n1" })
-        .resolves({ Services: [{ Id: "srv-2", Name: "api", Arn: arn("srv-2") }, { Id: "srv-3", Name: "no-arn" }] });
+        .resolves({ Services: [{ Id: "srv-2", Name: "api", Arn: arn("srv-2") }] });
 
       // Act
       const services = await api.services(namespace);
@@ -139,9 +140,15 @@ describe("CloudMapApi", () => {
     });
 
     it("returns no tags when Cloud Map reports none", async () => {
-      mock.on(ListTagsForResourceCommand).resolves({});
+      mock.on(ListTagsForResourceCommand).resolves({ Tags: [] });
 
       expect(await api.tags(service)).toEqual({});
+    });
+
+    it("keeps a tag whose value is empty", async () => {
+      mock.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: "METRICS_PATH", Value: "" }] });
+
+      expect(await api.tags(service)).toEqual({ METRICS_PATH: "" });
     });
   });
 
@@ -152,7 +159,6 @@ describe("CloudMapApi", () => {
         Instances: [
           { InstanceId: "task-1", Attributes: { AWS_INSTANCE_IPV4: "10.0.1.5" }, HealthStatus: "HEALTHY" },
           { InstanceId: "task-2", Attributes: { AWS_INSTANCE_IPV4: "10.0.1.6" } },
-          { Attributes: { AWS_INSTANCE_IPV4: "10.0.1.7" } },
         ],
         InstancesRevision: 17,
       });
@@ -173,7 +179,49 @@ describe("CloudMapApi", () => {
           { id: "task-2", attributes: { AWS_INSTANCE_IPV4: "10.0.1.6" } },
         ],
         revision: 17,
+        atLimit: false,
       });
+    });
+
+    it("passes every attribute through unchanged (IPv6, ports, custom ones)", async () => {
+      // Prepare
+      const attributes = {
+        AWS_INSTANCE_IPV6: "2001:db8::5",
+        AWS_INSTANCE_IPV4: "10.0.1.5",
+        AWS_INSTANCE_PORT: "8080",
+        METRICS_PORT: " 9100 ",
+        "custom/κ": "",
+      };
+      mock.on(DiscoverInstancesCommand).resolves({ Instances: [{ InstanceId: "task-1", Attributes: attributes }], InstancesRevision: 1 });
+
+      // Act
+      const { instances } = await api.instances(service, "ALL");
+
+      // Assess
+      expect(instances[0]?.attributes).toStrictEqual(attributes);
+    });
+
+    it("reads an instance registered without attributes as having none", async () => {
+      mock.on(DiscoverInstancesCommand).resolves({ Instances: [{ InstanceId: "task-1" }], InstancesRevision: 1 });
+
+      expect((await api.instances(service, "ALL")).instances).toEqual([{ id: "task-1", attributes: {} }]);
+    });
+
+    it.each([
+      [0, false],
+      [999, false],
+      [1000, true],
+    ])("with %i instances back, says whether the 1,000 limit was reached (%s)", async (count, atLimit) => {
+      // Prepare
+      const Instances = Array.from({ length: count }, (_, i) => ({ InstanceId: `task-${i}`, Attributes: { AWS_INSTANCE_IPV4: "10.0.0.1" } }));
+      mock.on(DiscoverInstancesCommand).resolves({ Instances, InstancesRevision: 2 });
+
+      // Act
+      const result = await api.instances(service, "ALL");
+
+      // Assess
+      expect(result.instances).toHaveLength(count);
+      expect(result.atLimit).toBe(atLimit);
     });
 
     it("wraps an SDK error with the operation and the service", async () => {
@@ -211,5 +259,138 @@ describe("CloudMapApi", () => {
     // Assess
     expect(recorded).toEqual(["DiscoverInstancesRevision:success", "ListTagsForResource:NamespaceNotFound"]);
     expect(counter.take()).toBe(2);
+  });
+
+  describe("malformed answers", () => {
+    type Call = (target: CloudMapApi) => Promise<unknown>;
+    const calls: Array<[string, Call]> = [
+      ["ListNamespaces", (target) => target.namespacesNamed("prod.local")],
+      ["ListServices", (target) => target.services(namespace)],
+      ["ListTagsForResource", (target) => target.tags(service)],
+      ["DiscoverInstances", (target) => target.instances(service, "ALL")],
+      ["DiscoverInstancesRevision", (target) => target.revision(service)],
+    ];
+    const commands = {
+      ListNamespaces: ListNamespacesCommand,
+      ListServices: ListServicesCommand,
+      ListTagsForResource: ListTagsForResourceCommand,
+      DiscoverInstances: DiscoverInstancesCommand,
+      DiscoverInstancesRevision: DiscoverInstancesRevisionCommand,
+    } as const;
+
+    it.each(calls)("fails %s on an empty answer ({}) instead of reading it as nothing", async (operation, call) => {
+      // Prepare
+      const recorded: string[] = [];
+      const counted = new CloudMapApi(new ServiceDiscoveryClient(clientConfig), callContext({ record: (op, outcome) => recorded.push(`${op}:${outcome}`) }));
+      mock.on(commands[operation as keyof typeof commands] as typeof ListServicesCommand).resolves({});
+
+      // Act
+      const error = await call(counted).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(AwsCallError);
+      expect((error as AwsCallError).operation).toBe(operation);
+      expect((error as AwsCallError).cause).toBeInstanceOf(MalformedResponseError);
+      expect(failureKind(error)).toBe("malformed");
+      expect(recorded).toEqual([`${operation}:MalformedResponseError`]);
+    });
+
+    const arn = service.arn;
+    it.each([
+      ["ListNamespaces", "Namespaces[].Id", { Namespaces: [{ Name: "prod.local", Type: "HTTP" }] }],
+      ["ListNamespaces", "Namespaces[].Name", { Namespaces: [{ Id: "ns-1", Type: "HTTP" }] }],
+      ["ListServices", "Services[].Id", { Services: [{ Name: "web", Arn: arn }] }],
+      ["ListServices", "Services[].Name", { Services: [{ Id: "srv-1", Arn: arn }] }],
+      ["ListServices", "Services[].Arn", { Services: [{ Id: "srv-1", Name: "web" }] }],
+      ["ListTagsForResource", "Tags[].Key", { Tags: [{ Value: "/metrics" }] }],
+      ["ListTagsForResource", "Tags[].Value", { Tags: [{ Key: "METRICS_PATH" }] }],
+      ["DiscoverInstances", "Instances[].InstanceId", { Instances: [{ Attributes: { AWS_INSTANCE_IPV4: "10.0.0.1" } }], InstancesRevision: 1 }],
+      ["DiscoverInstances", "InstancesRevision", { Instances: [] }],
+      ["DiscoverInstancesRevision", "InstancesRevision", {}],
+    ] as const)("fails %s when an answer lacks %s, rather than dropping the item", async (operation, field, output) => {
+      // Prepare
+      mock.on(commands[operation] as typeof ListServicesCommand).resolves(output as object);
+      const call = calls.find(([name]) => name === operation)?.[1] as Call;
+
+      // Act
+      const error = await call(api).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(AwsCallError);
+      expect(((error as AwsCallError).cause as MalformedResponseError).field).toBe(field);
+      expect(failureKind(error)).toBe("malformed");
+    });
+
+    it("fails the whole list when a later page is empty, never returning the pages before it", async () => {
+      mock
+        .on(ListServicesCommand, { NextToken: undefined })
+        .resolves({ Services: [{ Id: "srv-1", Name: "web", Arn: service.arn }], NextToken: "n1" })
+        .on(ListServicesCommand, { NextToken: "n1" })
+        .resolves({});
+
+      const error = await api.services(namespace).catch((e: unknown) => e);
+
+      expect(failureKind(error)).toBe("malformed");
+      expect((error as AwsCallError).scope).toEqual({ namespace: "prod.local" });
+    });
+  });
+});
+
+describe("CloudMapApi against a real endpoint answering 200 with a broken body", () => {
+  let clients: AwsClients | undefined;
+  let endpoint: LoopbackEndpoint | undefined;
+
+  afterEach(async () => {
+    if (clients) destroyAwsClients(clients);
+    clients = undefined;
+    vi.unstubAllEnvs();
+    await endpoint?.close();
+    endpoint = undefined;
+  });
+
+  const ok = {
+    ListNamespaces: { Namespaces: [{ Id: "ns-1", Name: "prod.local", Type: "HTTP" }] },
+    ListServices: { Services: [{ Id: "srv-1", Name: "web", Arn: service.arn }] },
+    ListTagsForResource: { Tags: [{ Key: "METRICS_PATH", Value: "/metrics" }] },
+    DiscoverInstances: { Instances: [{ InstanceId: "task-1", Attributes: { AWS_INSTANCE_IPV4: "10.0.0.1" } }], InstancesRevision: 3 },
+    DiscoverInstancesRevision: { InstancesRevision: 3 },
+  } as const;
+  const calls: Record<keyof typeof ok, (target: CloudMapApi) => Promise<unknown>> = {
+    ListNamespaces: (target) => target.namespacesNamed("prod.local"),
+    ListServices: (target) => target.services(namespace),
+    ListTagsForResource: (target) => target.tags(service),
+    DiscoverInstances: (target) => target.instances(service, "ALL"),
+    DiscoverInstancesRevision: (target) => target.revision(service),
+  };
+  const cases = (Object.keys(ok) as Array<keyof typeof ok>).flatMap((operation) => [
+    [operation, "an empty body", emptyBody, "MalformedResponseError"] as const,
+    [operation, "a JSON body cut short", cutShort(ok[operation]), "SyntaxError"] as const,
+  ]);
+
+  it.each(cases)("fails %s on %s (real SDK client)", async (operation, _, responder, causeName) => {
+    // Prepare
+    endpoint = await loopbackEndpoint([responder]);
+    useLoopbackEndpoint(endpoint.url);
+    clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: true, region: REGION });
+    const api = new CloudMapApi(clients.serviceDiscovery, callContext(noopRecorder, 5_000));
+
+    // Act
+    const error = await calls[operation](api).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(AwsCallError);
+    expect(endpoint.requests[0]?.target).toBe(`Route53AutoNaming_v20170314.${operation}`);
+    expect(((error as AwsCallError).cause as Error).name).toBe(causeName);
+    expect(failureKind(error)).toBe("malformed");
+  });
+
+  it("reads the same endpoint fine when the body is whole (the cases above fail for the body only)", async () => {
+    endpoint = await loopbackEndpoint([answer(ok.DiscoverInstances)]);
+    useLoopbackEndpoint(endpoint.url);
+    clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: true, region: REGION });
+
+    const result = await new CloudMapApi(clients.serviceDiscovery, callContext()).instances(service, "ALL");
+
+    expect(result).toEqual({ instances: [{ id: "task-1", attributes: { AWS_INSTANCE_IPV4: "10.0.0.1" } }], revision: 3, atLimit: false });
   });
 });

@@ -1,10 +1,12 @@
 import { AccessDeniedException, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ServerException } from "@aws-sdk/client-ecs";
 import pLimit from "p-limit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EcsApi, taskIdOf } from "../../src/aws/ecs.js";
-import { EcsEnricher, type EnrichmentMode } from "../../src/aws/ecs-enricher.js";
+import { EcsApi, EcsTaskFailuresError, taskIdOf } from "../../src/aws/ecs.js";
+import { DEFAULT_NOT_FOUND_TTL_MS, EcsEnricher, type EcsEnricherOptions, type EnrichmentMode } from "../../src/aws/ecs-enricher.js";
+import { ManualClock } from "../../src/clock.js";
 import type { Namespace, ServiceSnapshot } from "../../src/core/model.js";
-import { AwsCallError } from "../../src/errors.js";
+import { DEFAULT_RETRY_SCHEDULE } from "../../src/core/retry-schedule.js";
+import { AwsCallError, MalformedResponseError } from "../../src/errors.js";
 import { ACCOUNT, callContext, clientConfig, ecsAttributes, FakeEcs, REGION, taskArn, taskDefinitionArn } from "../helpers/aws-fixtures.js";
 
 const namespace: Namespace = { id: "ns-1", name: "prod.local", type: "DNS_PRIVATE", httpName: "prod.local" };
@@ -30,11 +32,26 @@ function ids(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`);
 }
 
+/** The longest default backoff after the first and the second consecutive failure (jitter only lengthens). */
+const FIRST_BACKOFF_MS = DEFAULT_RETRY_SCHEDULE.baseMs * (1 + DEFAULT_RETRY_SCHEDULE.jitter);
+const SECOND_BACKOFF_MS = 2 * FIRST_BACKOFF_MS;
+const NOT_FOUND_TTL_MS = DEFAULT_NOT_FOUND_TTL_MS;
+
+function denied(operation = "ecs:DescribeTasks"): AccessDeniedException {
+  return new AccessDeniedException({ message: `not authorized to perform ${operation}`, $metadata: {} });
+}
+
 describe("EcsEnricher", () => {
   let ecs: FakeEcs;
+  let clock: ManualClock;
 
-  function enricher(mode: EnrichmentMode = "auto"): EcsEnricher {
-    return new EcsEnricher(new EcsApi(new ECSClient(clientConfig), callContext()), mode, pLimit(4));
+  function enricher(mode: EnrichmentMode = "auto", options: Partial<EcsEnricherOptions> = {}): EcsEnricher {
+    return new EcsEnricher(new EcsApi(new ECSClient(clientConfig), callContext()), { mode, limit: pLimit(4), clock, ...options });
+  }
+
+  /** The DescribeTaskDefinition ARNs asked so far, in order. */
+  function describedDefinitions(): Array<string | undefined> {
+    return ecs.mock.commandCalls(DescribeTaskDefinitionCommand).map((call) => call.args[0].input.taskDefinition);
   }
 
   /** The task ids sent in every DescribeTasks call so far, flattened. */
@@ -44,6 +61,7 @@ describe("EcsEnricher", () => {
 
   beforeEach(() => {
     ecs = new FakeEcs();
+    clock = new ManualClock();
   });
 
   afterEach(() => {
@@ -160,12 +178,12 @@ describe("EcsEnricher", () => {
 
       // Assess
       expect(ecs.mock.commandCalls(DescribeTasksCommand)).toHaveLength(0);
-      expect(first.errors).toEqual([]);
+      expect(first).toMatchObject({ errors: [], unknownTasks: 1, pending: 0 });
       expect([...(second.snapshots[0]?.ecsTasks?.keys() ?? [])]).toEqual(["t1"]);
       expect(second.snapshots[0]?.instances.map((i) => i.id)).toEqual(["t1", "gone"]);
     });
 
-    it("on failure keeps every instance without enrichment, and retries on the next cycle", async () => {
+    it("on failure keeps every instance without enrichment, and retries once its backoff has passed", async () => {
       // Prepare
       for (const id of ["t1", "t2"]) ecs.addTask("prod", id);
       const subject = enricher();
@@ -176,6 +194,7 @@ describe("EcsEnricher", () => {
       const failed = await subject.enrich(snapshots);
       ecs.failDescribeTasks = undefined;
       ecs.mock.resetHistory();
+      clock.advance(FIRST_BACKOFF_MS);
       const retried = await subject.enrich(snapshots);
 
       // Assess
@@ -185,9 +204,10 @@ describe("EcsEnricher", () => {
       expect(failed.errors[0]?.scope).toEqual({ cluster: "prod" });
       expect(failed.snapshots[0]?.instances).toEqual(snapshots[0]?.instances);
       expect(failed.snapshots[0]?.ecsTasks?.size).toBe(0);
+      expect(failed.pending).toBe(2);
       expect(describedIds().sort()).toEqual(["t1", "t2"]);
       expect(retried.snapshots[0]?.ecsTasks?.size).toBe(2);
-      expect(retried.errors).toEqual([]);
+      expect(retried).toMatchObject({ errors: [], pending: 0, backingOff: 0 });
     });
   });
 
@@ -218,6 +238,7 @@ describe("EcsEnricher", () => {
       const web = service("web", ["t1"]);
       const failed = await subject.enrich([web]);
       ecs.failDescribeTasks = undefined;
+      clock.advance(FIRST_BACKOFF_MS);
 
       // Act
       const recovered = await subject.enrich([web]);
@@ -229,32 +250,244 @@ describe("EcsEnricher", () => {
     });
   });
 
-  describe("auto mode without ECS permissions", () => {
-    it("turns enrichment off for good on AccessDeniedException instead of failing every cycle", async () => {
-      // Prepare: the earlier Go sidecar's task role had no ecs:Describe* permission.
-      ecs.addTask("prod", "t1");
-      ecs.failDescribeTasks = new AccessDeniedException({ message: "not authorized to perform ecs:DescribeTasks", $metadata: {} });
-      const subject = enricher("auto");
+  describe("a denied call (AccessDeniedException) is a failed call like any other", () => {
+    const untagged = { tags: {} };
+
+    it.each<EnrichmentMode>(["auto", "on"])("%s: keeps enrichment on, and the docker-label data already read", async (mode) => {
+      // Prepare: c1 and its definition are read; then the permission goes away and c2 appears.
+      ecs.addTask("prod", "c1", { family: "connect", revision: 3 });
+      ecs.addTask("prod", "c2", { family: "connect", revision: 3 });
+      ecs.addDefinition("connect", 3, { PROMETHEUS_EXPORTER_PORT: "9404" });
+      const subject = enricher(mode);
+      const before = await subject.enrich([service("connect", ["c1"], untagged)]);
+      ecs.failDescribeTasks = denied();
+      ecs.failDescribeTaskDefinition = denied("ecs:DescribeTaskDefinition");
 
       // Act
-      const first = await subject.enrich([service("web", ["t1"])]);
-      const second = await subject.enrich([service("web", ["t1"])]);
+      const denial = await subject.enrich([service("connect", ["c1", "c2"], untagged)]);
 
       // Assess
-      expect(first).toMatchObject({ enabled: false, turnedOff: true });
-      expect(first.errors).toHaveLength(1);
-      expect(second).toMatchObject({ enabled: false, errors: [] });
-      expect(ecs.mock.commandCalls(DescribeTasksCommand)).toHaveLength(1);
+      expect(denial).toMatchObject({ enabled: true, pending: 1, backingOff: 0 });
+      expect(denial).not.toHaveProperty("turnedOff");
+      expect(denial.errors.map((error) => [error.operation, error.scope])).toEqual([["DescribeTasks", { cluster: "prod" }]]);
+      const connect = denial.snapshots[0];
+      expect([...(connect?.ecsTasks?.keys() ?? [])]).toEqual(["c1"]);
+      expect(connect?.ecsTasks?.get("c1")).toBe(before.snapshots[0]?.ecsTasks?.get("c1"));
+      expect([...(connect?.ecsTaskDefinitions?.keys() ?? [])]).toEqual([taskDefinitionArn("connect", 3)]);
+      expect(connect?.instances.map((instance) => instance.id)).toEqual(["c1", "c2"]);
     });
 
-    it("keeps trying in mode on", async () => {
-      ecs.failDescribeTasks = new AccessDeniedException({ message: "denied", $metadata: {} });
-      const subject = enricher("on");
+    it("retries with backoff, not every cycle, and recovers once the permission is granted", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      ecs.failDescribeTasks = denied();
+      const subject = enricher("auto");
+      const snapshots = [service("web", ["t1"])];
+      const calls = () => ecs.mock.commandCalls(DescribeTasksCommand).length;
 
-      await subject.enrich([service("web", ["t1"])]);
-      await subject.enrich([service("web", ["t1"])]);
+      // Act + Assess, cycle by cycle
+      const first = await subject.enrich(snapshots);
+      expect(first).toMatchObject({ enabled: true, pending: 1, backingOff: 0 });
+      expect(first.errors).toHaveLength(1);
+      expect(calls()).toBe(1);
 
-      expect(ecs.mock.commandCalls(DescribeTasksCommand)).toHaveLength(2);
+      clock.advance(4_999);
+      const waiting = await subject.enrich(snapshots);
+      expect(waiting).toMatchObject({ enabled: true, errors: [], pending: 1, backingOff: 1 });
+      expect(calls()).toBe(1);
+
+      clock.advance(FIRST_BACKOFF_MS - 4_999);
+      const second = await subject.enrich(snapshots);
+      expect(second.errors).toHaveLength(1);
+      expect(calls()).toBe(2);
+
+      ecs.failDescribeTasks = undefined;
+      clock.advance(9_999);
+      const stillWaiting = await subject.enrich(snapshots);
+      expect(stillWaiting).toMatchObject({ errors: [], pending: 1, backingOff: 1 });
+      expect(calls()).toBe(2);
+
+      clock.advance(SECOND_BACKOFF_MS - 9_999);
+      const granted = await subject.enrich(snapshots);
+      expect(granted).toMatchObject({ enabled: true, errors: [], pending: 0, backingOff: 0 });
+      expect(granted.snapshots[0]?.ecsTasks?.get("t1")?.taskArn).toBe(taskArn("t1"));
+      expect(calls()).toBe(3);
+    });
+
+    it("takes its backoff from the options", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      ecs.failDescribeTasks = denied();
+      const subject = enricher("auto", { backoff: { baseMs: 1_000, maxMs: 1_000, jitter: 0 } });
+      const snapshots = [service("web", ["t1"])];
+      await subject.enrich(snapshots);
+      ecs.failDescribeTasks = undefined;
+
+      // Act
+      clock.advance(999);
+      const waiting = await subject.enrich(snapshots);
+      clock.advance(1);
+      const retried = await subject.enrich(snapshots);
+
+      // Assess
+      expect(waiting).toMatchObject({ backingOff: 1, pending: 1 });
+      expect(retried).toMatchObject({ backingOff: 0, pending: 0, errors: [] });
+    });
+
+    it("backs off per cluster: a denied cluster does not delay another", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      ecs.addTask("batch", "b1");
+      ecs.addTask("batch", "b2");
+      ecs.failCluster("prod", denied());
+      const subject = enricher();
+      await subject.enrich([service("web", ["t1"]), service("jobs", ["b1"], { cluster: "batch" })]);
+      ecs.mock.resetHistory();
+
+      // Act
+      clock.advance(1_000);
+      const next = await subject.enrich([service("web", ["t1"]), service("jobs", ["b1", "b2"], { cluster: "batch" })]);
+
+      // Assess
+      expect(ecs.mock.commandCalls(DescribeTasksCommand).map((call) => call.args[0].input.cluster)).toEqual(["batch"]);
+      expect(next).toMatchObject({ errors: [], backingOff: 1, pending: 1 });
+      expect(next.snapshots[1]?.ecsTasks?.size).toBe(2);
+    });
+  });
+
+  describe("answers that say 'not found' are cached, not failures", () => {
+    it("caches a cluster ECS does not know for notFoundTtlMs, with no error and nothing pending, then asks again", async () => {
+      // Prepare: "gone" is still named by instances in Cloud Map, but ECS has no such cluster.
+      ecs.addTask("prod", "t1");
+      ecs.deleteCluster("gone");
+      const subject = enricher();
+      const snapshots = [service("web", ["t1"]), service("jobs", ["j1"], { cluster: "gone" })];
+      const askedGone = () => ecs.mock.commandCalls(DescribeTasksCommand).filter((call) => call.args[0].input.cluster === "gone").length;
+
+      // Act
+      const first = await subject.enrich(snapshots);
+      clock.advance(NOT_FOUND_TTL_MS - 1);
+      const cached = await subject.enrich(snapshots);
+      const callsWhileCached = askedGone();
+      ecs.createCluster("gone");
+      ecs.addTask("gone", "j1");
+      clock.advance(1);
+      const rechecked = await subject.enrich(snapshots);
+
+      // Assess
+      expect(first).toMatchObject({ enabled: true, errors: [], missingClusters: ["gone"], pending: 0, backingOff: 0 });
+      expect(first.snapshots[0]?.ecsTasks?.size).toBe(1);
+      expect(first.snapshots[1]?.ecsTasks?.size).toBe(0);
+      expect(cached).toMatchObject({ errors: [], missingClusters: ["gone"], pending: 0 });
+      expect(callsWhileCached).toBe(1);
+      expect(askedGone()).toBe(2);
+      expect(rechecked).toMatchObject({ errors: [], missingClusters: [], pending: 0 });
+      expect(rechecked.snapshots[1]?.ecsTasks?.get("j1")?.taskArn).toBe(taskArn("j1", "gone"));
+    });
+
+    it("lists missing clusters sorted, and forgets one no instance names any more", async () => {
+      ecs.deleteCluster("zeta");
+      ecs.deleteCluster("alpha");
+      const subject = enricher();
+
+      const both = await subject.enrich([service("a", ["a1"], { cluster: "zeta" }), service("b", ["b1"], { cluster: "alpha" })]);
+      const one = await subject.enrich([service("a", ["a1"], { cluster: "zeta" })]);
+
+      expect(both.missingClusters).toEqual(["alpha", "zeta"]);
+      expect(one.missingClusters).toEqual(["zeta"]);
+    });
+
+    it("re-describes a task ECS reported MISSING once notFoundTtlMs has passed", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      const subject = enricher();
+      const snapshots = [service("web", ["t1", "late"])];
+
+      // Act
+      const first = await subject.enrich(snapshots);
+      clock.advance(NOT_FOUND_TTL_MS - 1);
+      const cached = await subject.enrich(snapshots);
+      const callsWhileCached = describedIds();
+      ecs.addTask("prod", "late");
+      clock.advance(1);
+      const rechecked = await subject.enrich(snapshots);
+
+      // Assess
+      expect(first).toMatchObject({ errors: [], unknownTasks: 1, pending: 0 });
+      expect(cached).toMatchObject({ errors: [], unknownTasks: 1, pending: 0 });
+      expect(cached.snapshots[0]).toBe(first.snapshots[0]);
+      expect(callsWhileCached.sort()).toEqual(["late", "t1"]);
+      expect(describedIds().sort()).toEqual(["late", "late", "t1"]);
+      expect(rechecked).toMatchObject({ errors: [], unknownTasks: 0, pending: 0 });
+      expect([...(rechecked.snapshots[0]?.ecsTasks?.keys() ?? [])].sort()).toEqual(["late", "t1"]);
+    });
+
+    it("keeps a MISSING answer when its re-check fails: it is still an answer, not pending", async () => {
+      const subject = enricher();
+      const snapshots = [service("web", ["gone"])];
+      await subject.enrich(snapshots);
+      ecs.failDescribeTasks = new ServerException({ message: "boom", $metadata: {} });
+      clock.advance(NOT_FOUND_TTL_MS);
+
+      const recheck = await subject.enrich(snapshots);
+
+      expect(recheck).toMatchObject({ unknownTasks: 1, pending: 0 });
+      expect(recheck.errors).toHaveLength(1);
+    });
+
+    it("accepts a notFoundTtlMs of its own, and refuses one that is not positive", () => {
+      expect(DEFAULT_NOT_FOUND_TTL_MS).toBe(300_000);
+      expect(() => enricher("auto", { notFoundTtlMs: 60_000 })).not.toThrow();
+      expect(() => enricher("auto", { notFoundTtlMs: 0 })).toThrow(RangeError);
+      expect(() => enricher("auto", { notFoundTtlMs: Number.NaN })).toThrow(RangeError);
+    });
+  });
+
+  describe("answers that are failures", () => {
+    it("fails only the cluster whose DescribeTasks answer is malformed ({}), while another cluster's batch succeeds", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      ecs.addTask("batch", "b1");
+      ecs.addTask("batch", "b2");
+      ecs.answerDescribeTasks("batch", {});
+      const subject = enricher();
+
+      // Act
+      const result = await subject.enrich([service("web", ["t1"]), service("jobs", ["b1", "b2"], { cluster: "batch" })]);
+
+      // Assess
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors[0]?.scope).toEqual({ cluster: "batch" });
+      expect(result.errors[0]?.cause).toBeInstanceOf(MalformedResponseError);
+      expect(result).toMatchObject({ pending: 2, unknownTasks: 0, missingClusters: [] });
+      expect(result.snapshots[0]?.ecsTasks?.size).toBe(1);
+      expect(result.snapshots[1]?.ecsTasks?.size).toBe(0);
+    });
+
+    it("fails a task ECS lists in failures with another reason than MISSING, and describes it again later", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      ecs.addTask("prod", "t2");
+      ecs.failTask("prod", "t2", "UNAVAILABLE");
+      const subject = enricher();
+      const snapshots = [service("web", ["t1", "t2"])];
+
+      // Act
+      const failed = await subject.enrich(snapshots);
+      ecs.failTask("prod", "t2", undefined);
+      ecs.mock.resetHistory();
+      clock.advance(FIRST_BACKOFF_MS);
+      const retried = await subject.enrich(snapshots);
+
+      // Assess
+      expect(failed.errors).toHaveLength(1);
+      expect(failed.errors[0]?.cause).toBeInstanceOf(EcsTaskFailuresError);
+      expect(failed.errors[0]?.message).toContain("t2 (UNAVAILABLE)");
+      expect(failed).toMatchObject({ pending: 1, unknownTasks: 0 });
+      expect([...(failed.snapshots[0]?.ecsTasks?.keys() ?? [])]).toEqual(["t1"]);
+      expect(describedIds()).toEqual(["t2"]);
+      expect(retried).toMatchObject({ errors: [], pending: 0 });
+      expect(retried.snapshots[0]?.ecsTasks?.size).toBe(2);
     });
   });
 
@@ -330,7 +563,7 @@ describe("EcsEnricher", () => {
       ]);
     });
 
-    it("does not cache a failure: the definition is asked again next cycle, and instances stay", async () => {
+    it("does not cache a failure: the definition is asked again after its backoff, and instances stay", async () => {
       // Prepare
       ecs.addTask("prod", "c1", { family: "connect", revision: 3 });
       ecs.addDefinition("connect", 3, { PROMETHEUS_EXPORTER_PORT: "9404" });
@@ -341,14 +574,61 @@ describe("EcsEnricher", () => {
       // Act
       const failed = await subject.enrich(snapshots);
       ecs.failDescribeTaskDefinition = undefined;
+      clock.advance(FIRST_BACKOFF_MS);
       const retried = await subject.enrich(snapshots);
 
       // Assess
       expect(failed.errors.map((error) => error.operation)).toEqual(["DescribeTaskDefinition"]);
+      expect(failed.errors[0]?.scope).toEqual({ taskDefinition: taskDefinitionArn("connect", 3) });
+      expect(failed.pending).toBe(1);
       expect(failed.snapshots[0]?.instances).toHaveLength(1);
       expect(failed.snapshots[0]?.ecsTaskDefinitions?.size).toBe(0);
       expect(ecs.mock.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(2);
       expect(retried.snapshots[0]?.ecsTaskDefinitions?.size).toBe(1);
+      expect(retried.pending).toBe(0);
+    });
+
+    it("backs off a failing definition per ARN and counts it as pending until it is read", async () => {
+      // Prepare
+      ecs.addTask("prod", "c1", { family: "connect", revision: 3 });
+      ecs.addDefinition("connect", 3, { PROMETHEUS_EXPORTER_PORT: "9404" });
+      ecs.failDescribeTaskDefinition = denied("ecs:DescribeTaskDefinition");
+      const subject = enricher();
+      const snapshots = [service("connect", ["c1"], untagged)];
+
+      // Act
+      const failed = await subject.enrich(snapshots);
+      clock.advance(1_000);
+      const waiting = await subject.enrich(snapshots);
+
+      // Assess
+      expect(failed).toMatchObject({ pending: 1, backingOff: 0 });
+      expect(failed.errors).toHaveLength(1);
+      expect(waiting).toMatchObject({ errors: [], pending: 1, backingOff: 1 });
+      expect(describedDefinitions()).toHaveLength(1);
+    });
+
+    it("evicts a definition no task uses any more, and describes it again when one does", async () => {
+      // Prepare
+      ecs.addTask("prod", "c1", { family: "connect", revision: 3 });
+      ecs.addTask("prod", "c2", { family: "connect", revision: 4 });
+      ecs.addDefinition("connect", 3, { PROMETHEUS_EXPORTER_PORT: "9404" });
+      ecs.addDefinition("connect", 4, { PROMETHEUS_EXPORTER_PORT: "9404" });
+      const subject = enricher();
+      await subject.enrich([service("connect", ["c1"], untagged)]);
+      const whileUsed = subject.cacheSizes().taskDefinitions;
+
+      // Act: c1 is replaced by c2 (a deployment), then c1 is back (a rollback).
+      await subject.enrich([service("connect", ["c2"], untagged)]);
+      const afterDeployment = subject.cacheSizes().taskDefinitions;
+      const back = await subject.enrich([service("connect", ["c1"], untagged)]);
+
+      // Assess
+      expect(whileUsed).toBe(1);
+      expect(afterDeployment).toBe(1);
+      expect(subject.cacheSizes().taskDefinitions).toBe(1);
+      expect(describedDefinitions()).toEqual([taskDefinitionArn("connect", 3), taskDefinitionArn("connect", 4), taskDefinitionArn("connect", 3)]);
+      expect(back.pending).toBe(0);
     });
   });
 });

@@ -4,10 +4,12 @@
 // cycles the way ECS would (register, deregister, retag) and assert what the sidecar reads.
 import {
   ClientException,
+  ClusterNotFoundException,
   DescribeTaskDefinitionCommand,
   type DescribeTaskDefinitionCommandInput,
   DescribeTasksCommand,
   type DescribeTasksCommandInput,
+  type DescribeTasksCommandOutput,
   ECSClient,
   type Task,
   type TaskDefinition,
@@ -104,6 +106,8 @@ export class FakeCloudMap {
   inFlight = 0;
   maxInFlight = 0;
   private readonly failures = new Map<string, Error>();
+  private readonly empty = new Set<string>();
+  private readonly hung = new Set<string>();
   private nextId = 1;
 
   constructor() {
@@ -228,8 +232,25 @@ export class FakeCloudMap {
   }
 
   heal(operation?: Operation, key = "*"): void {
-    if (operation === undefined) this.failures.clear();
-    else this.failures.delete(`${operation} ${key}`);
+    if (operation === undefined) {
+      this.failures.clear();
+      this.empty.clear();
+      this.hung.clear();
+    } else {
+      this.failures.delete(`${operation} ${key}`);
+      this.empty.delete(`${operation} ${key}`);
+      this.hung.delete(`${operation} ${key}`);
+    }
+  }
+
+  /** Makes `operation` answer `{}` (an empty 200 body as the SDK parses it) for one name or all. */
+  answerEmpty(operation: Operation, key = "*"): void {
+    this.empty.add(`${operation} ${key}`);
+  }
+
+  /** Makes `operation` never answer (until its abort signal, as a real socket would) for one name or all. */
+  hang(operation: Operation, key = "*"): void {
+    this.hung.add(`${operation} ${key}`);
   }
 
   /** Calls sent so far, per command class. */
@@ -280,6 +301,8 @@ export class FakeCloudMap {
       await this.latency();
       const failure = this.failures.get(`${operation} ${key}`) ?? this.failures.get(`${operation} *`);
       if (failure) throw failure;
+      if (this.hung.has(`${operation} ${key}`) || this.hung.has(`${operation} *`)) await new Promise<never>(() => {});
+      if (this.empty.has(`${operation} ${key}`) || this.empty.has(`${operation} *`)) return {} as T;
       return respond();
     } finally {
       this.inFlight--;
@@ -309,7 +332,10 @@ export function taskDefinitionArn(family: string, revision: number): string {
 /**
  * An in-memory ECS behind `mockClient(ECSClient)`: DescribeTasks answers the tasks it knows and
  * reports the others as MISSING (as ECS does for tasks stopped long ago); DescribeTaskDefinition
- * answers known ARNs. `failDescribeTasks` makes every DescribeTasks call fail.
+ * answers known ARNs. `failDescribeTasks` makes every DescribeTasks call fail; `failCluster` one
+ * cluster's; `deleteCluster` makes ECS answer ClusterNotFoundException for it; `failTask` reports
+ * a task in `failures` with another reason than MISSING; `answerDescribeTasks` replaces one
+ * cluster's answer with a raw body (e.g. `{}`, as a proxy might return).
  */
 export class FakeEcs {
   readonly mock: AwsClientStub<ECSClient> = mockClient(ECSClient);
@@ -318,18 +344,32 @@ export class FakeEcs {
   readonly definitions = new Map<string, TaskDefinition>();
   failDescribeTasks: Error | undefined;
   failDescribeTaskDefinition: Error | undefined;
+  private readonly clusterFailures = new Map<string, Error>();
+  private readonly deletedClusters = new Set<string>();
+  /** cluster + "/" + task id → failure reason other than MISSING. */
+  private readonly taskFailures = new Map<string, string>();
+  private readonly rawAnswers = new Map<string, Partial<DescribeTasksCommandOutput>>();
 
   constructor() {
     this.mock.on(DescribeTasksCommand).callsFake(async (input: DescribeTasksCommandInput) => {
-      if (this.failDescribeTasks) throw this.failDescribeTasks;
-      const known = this.tasks.get(input.cluster ?? "default") ?? new Map<string, Task>();
+      const cluster = input.cluster ?? "default";
+      const failure = this.failDescribeTasks ?? this.clusterFailures.get(cluster);
+      if (failure) throw failure;
+      if (this.deletedClusters.has(cluster)) throw new ClusterNotFoundException({ message: "Cluster not found.", $metadata: {} });
+      const raw = this.rawAnswers.get(cluster);
+      if (raw) return raw;
+      const known = this.tasks.get(cluster) ?? new Map<string, Task>();
       const ids = input.tasks ?? [];
+      const reasonFor = (id: string) => this.taskFailures.get(`${cluster}/${id}`) ?? (known.has(id) ? undefined : "MISSING");
       return {
         tasks: ids.flatMap((id) => {
           const task = known.get(id);
-          return task ? [task] : [];
+          return task && reasonFor(id) === undefined ? [task] : [];
         }),
-        failures: ids.filter((id) => !known.has(id)).map((id) => ({ arn: taskArn(id, input.cluster), reason: "MISSING" })),
+        failures: ids.flatMap((id) => {
+          const reason = reasonFor(id);
+          return reason === undefined ? [] : [{ arn: taskArn(id, input.cluster), reason }];
+        }),
       };
     });
     this.mock.on(DescribeTaskDefinitionCommand).callsFake(async (input: DescribeTaskDefinitionCommandInput) => {
@@ -368,6 +408,33 @@ export class FakeEcs {
     };
     this.definitions.set(definition.taskDefinitionArn as string, definition);
     return definition;
+  }
+
+  /** Makes DescribeTasks fail for one cluster (`undefined` heals it). */
+  failCluster(cluster: string, error: Error | undefined): void {
+    if (error) this.clusterFailures.set(cluster, error);
+    else this.clusterFailures.delete(cluster);
+  }
+
+  /** ECS forgets the cluster: DescribeTasks answers ClusterNotFoundException until `createCluster`. */
+  deleteCluster(cluster: string): void {
+    this.deletedClusters.add(cluster);
+  }
+
+  createCluster(cluster: string): void {
+    this.deletedClusters.delete(cluster);
+  }
+
+  /** Reports the task in `failures` with `reason` (`undefined`: answer it normally again). */
+  failTask(cluster: string, taskId: string, reason: string | undefined): void {
+    if (reason === undefined) this.taskFailures.delete(`${cluster}/${taskId}`);
+    else this.taskFailures.set(`${cluster}/${taskId}`, reason);
+  }
+
+  /** Answers DescribeTasks for `cluster` with this body as it is (`undefined`: the estate again). */
+  answerDescribeTasks(cluster: string, output: Partial<DescribeTasksCommandOutput> | undefined): void {
+    if (output) this.rawAnswers.set(cluster, output);
+    else this.rawAnswers.delete(cluster);
   }
 
   restore(): void {

@@ -1,9 +1,11 @@
-import { access, mkdir, readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TargetsWriteError } from "../../src/errors.js";
-import { PublishedFile } from "../../src/output/published-file.js";
+import { AbortError, WRITE_CHUNK_BYTES } from "../../src/output/atomic-write.js";
+import { PublishedFile, type RestoreEvent } from "../../src/output/published-file.js";
 import { tempDirs } from "../helpers/fixtures.js";
+import { enospc, recordingFs } from "./recording-fs.js";
 
 const OLD = '[\n{"targets":["10.0.1.5:8080"],"labels":{"namespace":"prod.local"}}\n]\n';
 const NEW = '[\n{"targets":["10.0.1.6:8080"],"labels":{"namespace":"prod.local"}}\n]\n';
@@ -126,9 +128,9 @@ describe("PublishedFile", () => {
     it("releases the hold without rewriting when the first complete content equals the file", async () => {
       // Prepare
       await writeFile(path, OLD);
+      const before = await mark(path);
       const file = new PublishedFile(path);
       await file.open();
-      const before = await mark(path);
 
       // Act
       const outcome = await file.publish(OLD, { complete: true });
@@ -150,11 +152,11 @@ describe("PublishedFile", () => {
     });
 
     it("does not rewrite unchanged content (same inode, sentinel mtime kept)", async () => {
-      // Prepare
+      // Prepare: the sentinel is set before open(), since a changed mtime counts as a replaced file.
+      await writeFile(path, NEW);
+      const before = await mark(path);
       const file = new PublishedFile(path);
       await file.open("[]\n");
-      await file.publish(NEW, { complete: true });
-      const before = await mark(path);
 
       // Act
       const outcomes = [await file.publish(NEW, { complete: true }), await file.publish(NEW, { complete: false })];
@@ -163,6 +165,24 @@ describe("PublishedFile", () => {
       expect(outcomes).toEqual(["unchanged", "unchanged"]);
       expect(await identity(path)).toEqual(before);
       expect(before.mtimeMs).toBe(SENTINEL.getTime());
+    });
+
+    it("does not rewrite unchanged content it wrote itself, and only stats the file to know (never reads it)", async () => {
+      // Prepare
+      const { fs, calls } = recordingFs();
+      const file = new PublishedFile(path, { fs });
+      await file.open("[]\n");
+      await file.publish(NEW, { complete: true });
+      const before = await identity(path);
+      calls.length = 0;
+
+      // Act
+      const outcome = await file.publish(NEW, { complete: true });
+
+      // Assess
+      expect(outcome).toBe("unchanged");
+      expect(calls).toEqual([{ op: "stat", path }]);
+      expect(await identity(path)).toEqual(before);
     });
 
     it("rewrites changed content (the sentinel shows the file was replaced)", async () => {
@@ -205,6 +225,284 @@ describe("PublishedFile", () => {
         path: missing,
         cause: expect.objectContaining({ code: "ENOENT" }),
       });
+    });
+  });
+
+  describe("open: stale temp files", () => {
+    it("removes the temp files a killed write left for this file, keeps everything else, and says how many", async () => {
+      // Prepare
+      const directory = join(path, "..");
+      await writeFile(path, OLD);
+      const stale = [".ecs-services.json.1.0a1b2c3d.tmp", ".ecs-services.json.77.deadbeef.tmp"];
+      const others = [".prometheus.yaml.1.0a1b2c3d.tmp", "other.json", ".ecs-services.json.swp"];
+      for (const name of [...stale, ...others]) await writeFile(join(directory, name), "partial");
+      const file = new PublishedFile(path);
+
+      // Act
+      const state = await file.open("[]\n");
+
+      // Assess
+      expect(state).toBe("existing");
+      expect(file.staleTempFilesRemoved).toBe(2);
+      expect((await readdir(directory)).sort()).toEqual(["ecs-services.json", ...others].sort());
+      expect(await readFile(path, "utf8")).toBe(OLD);
+    });
+
+    it("reports 0 when there is nothing to remove", async () => {
+      const file = new PublishedFile(path);
+
+      await file.open("[]\n");
+
+      expect(file.staleTempFilesRemoved).toBe(0);
+    });
+  });
+
+  describe("publish: the file on disk is checked, not only memory", () => {
+    async function published(onRestore?: (event: RestoreEvent) => void): Promise<PublishedFile> {
+      const file = new PublishedFile(path, onRestore ? { onRestore } : {});
+      await file.open("[]\n");
+      await file.publish(NEW, { complete: true });
+      return file;
+    }
+
+    it("restores a deleted file while the targets stay the same (file_sd would drop every target)", async () => {
+      // Prepare
+      const events: RestoreEvent[] = [];
+      const file = await published((event) => events.push(event));
+      await rm(path);
+
+      // Act
+      const outcome = await file.publish(NEW, { complete: true });
+      const next = await file.publish(NEW, { complete: true });
+
+      // Assess
+      expect(outcome).toBe("restored");
+      expect(await readFile(path, "utf8")).toBe(NEW);
+      expect(events).toEqual([{ path, reason: "missing", held: false }]);
+      expect(next).toBe("unchanged");
+    });
+
+    it("restores a file overwritten in place with other content", async () => {
+      // Prepare: same inode; the sentinel mtime stands for "written at another time" without sleeping.
+      const events: RestoreEvent[] = [];
+      const file = await published((event) => events.push(event));
+      await writeFile(path, "[]\n");
+      await utimes(path, SENTINEL, SENTINEL);
+
+      // Act
+      const outcome = await file.publish(NEW, { complete: false });
+
+      // Assess
+      expect(outcome).toBe("restored");
+      expect(await readFile(path, "utf8")).toBe(NEW);
+      expect(events).toEqual([{ path, reason: "replaced", held: false }]);
+    });
+
+    it("restores a file overwritten in place with content of the same size (only the mtime tells)", async () => {
+      // Prepare
+      const file = await published();
+      await writeFile(path, NEW.replace("10.0.1.6", "10.0.1.9"));
+      await utimes(path, SENTINEL, SENTINEL);
+
+      // Act
+      const outcome = await file.publish(NEW, { complete: true });
+
+      // Assess
+      expect(outcome).toBe("restored");
+      expect(await readFile(path, "utf8")).toBe(NEW);
+    });
+
+    it("rewrites a file replaced by another inode even with identical bytes (harmless, and cheaper than reading it)", async () => {
+      // Prepare
+      const file = await published();
+      const elsewhere = join(path, "..", "copy.json");
+      await writeFile(elsewhere, NEW);
+      await rename(elsewhere, path);
+
+      // Act
+      const outcome = await file.publish(NEW, { complete: true });
+
+      // Assess
+      expect(outcome).toBe("restored");
+      expect(await readFile(path, "utf8")).toBe(NEW);
+      expect(await file.publish(NEW, { complete: true })).toBe("unchanged");
+    });
+
+    it("restores the held content when the existing file is deleted before the first complete discovery", async () => {
+      // Prepare
+      await writeFile(path, OLD);
+      const events: RestoreEvent[] = [];
+      const file = new PublishedFile(path, { onRestore: (event) => events.push(event) });
+      await file.open("[]\n");
+      await rm(path);
+
+      // Act
+      const outcome = await file.publish(NEW, { complete: false });
+      const stillHeld = await file.publish(NEW, { complete: false });
+
+      // Assess
+      expect(outcome).toBe("held");
+      expect(events).toEqual([{ path, reason: "missing", held: true }]);
+      expect(stillHeld).toBe("held");
+      expect(await readFile(path, "utf8")).toBe(OLD);
+      expect(file.content).toBe(OLD);
+      expect(await file.publish(NEW, { complete: true })).toBe("written");
+    });
+
+    it("leaves a held file untouched while it is intact", async () => {
+      // Prepare
+      await writeFile(path, OLD);
+      const before = await mark(path);
+      const events: RestoreEvent[] = [];
+      const file = new PublishedFile(path, { onRestore: (event) => events.push(event) });
+      await file.open("[]\n");
+
+      // Act
+      const outcomes = [await file.publish(NEW, { complete: false }), await file.publish(NEW, { complete: false })];
+
+      // Assess
+      expect(outcomes).toEqual(["held", "held"]);
+      expect(await identity(path)).toEqual(before);
+      expect(events).toEqual([]);
+    });
+
+    it("throws TargetsWriteError when the file cannot be checked (not absent: unreachable)", async () => {
+      // Prepare
+      const { fs } = recordingFs((call) => {
+        if (call.op === "stat" && call.path === path) throw Object.assign(new Error("EACCES: permission denied, stat"), { code: "EACCES" });
+      });
+      const file = new PublishedFile(path, { fs });
+      await file.open("[]\n");
+
+      // Act
+      const publishing = file.publish("[]\n", { complete: true });
+
+      // Assess
+      await expect(publishing).rejects.toMatchObject({ name: "TargetsWriteError", path, cause: expect.objectContaining({ code: "EACCES" }) });
+    });
+  });
+
+  describe("publish: a failed write", () => {
+    it("throws TargetsWriteError on ENOSPC, leaves no temp file, keeps the old file and content, and retries next time", async () => {
+      // Prepare
+      let full = true;
+      const { fs } = recordingFs((call) => {
+        if (full && call.op === "write") throw enospc();
+      });
+      const file = new PublishedFile(path, { fs });
+      full = false;
+      await file.open("[]\n");
+      const before = await identity(path);
+      full = true;
+
+      // Act
+      const failed = file.publish(NEW, { complete: true });
+      await expect(failed).rejects.toBeInstanceOf(TargetsWriteError);
+      const afterFailure = { content: file.content, disk: await readFile(path, "utf8"), identity: await identity(path), dir: await readdir(join(path, "..")) };
+      full = false;
+      const retried = await file.publish(NEW, { complete: true });
+
+      // Assess
+      await expect(failed).rejects.toMatchObject({ path, cause: expect.objectContaining({ code: "ENOSPC" }) });
+      expect(afterFailure).toEqual({ content: "[]\n", disk: "[]\n", identity: before, dir: ["ecs-services.json"] });
+      expect(retried).toBe("written");
+      expect(await readFile(path, "utf8")).toBe(NEW);
+      expect(file.content).toBe(NEW);
+    });
+
+    it("retries a restore that failed", async () => {
+      // Prepare
+      let full = false;
+      const { fs } = recordingFs((call) => {
+        if (full && call.op === "write") throw enospc();
+      });
+      const file = new PublishedFile(path, { fs });
+      await file.open(NEW);
+      await rm(path);
+      full = true;
+
+      // Act
+      const failed = file.publish(NEW, { complete: true });
+      await expect(failed).rejects.toBeInstanceOf(TargetsWriteError);
+      full = false;
+      const retried = await file.publish(NEW, { complete: true });
+
+      // Assess
+      expect(retried).toBe("restored");
+      expect(await readFile(path, "utf8")).toBe(NEW);
+    });
+  });
+
+  describe("publish: abort (shutdown)", () => {
+    it("rejects with AbortError (not a write failure) and keeps content and the recorded file unchanged", async () => {
+      // Prepare: abort after the first chunk of a large document.
+      const controller = new AbortController();
+      let abortOnWrite = false;
+      const { fs, calls } = recordingFs((call) => {
+        if (call.op === "write" && abortOnWrite) controller.abort();
+      });
+      const file = new PublishedFile(path, { fs });
+      await file.open("[]\n");
+      const before = await identity(path);
+      const large = `[${'{"targets":["10.0.1.5:8080"],"labels":{}},'.repeat(Math.ceil((2 * WRITE_CHUNK_BYTES) / 40))}{"targets":[],"labels":{}}]\n`;
+      abortOnWrite = true;
+      calls.length = 0;
+
+      // Act
+      const aborted = file.publish(large, { complete: true, signal: controller.signal });
+      await expect(aborted).rejects.toBeInstanceOf(AbortError);
+      abortOnWrite = false;
+      const writesBeforeAbort = calls.filter((call) => call.op === "write").length;
+      const afterAbort = { content: file.content, disk: await readFile(path, "utf8"), identity: await identity(path), dir: await readdir(join(path, "..")) };
+      const same = await file.publish("[]\n", { complete: true });
+
+      // Assess
+      expect(writesBeforeAbort).toBe(1);
+      expect(afterAbort).toEqual({ content: "[]\n", disk: "[]\n", identity: before, dir: ["ecs-services.json"] });
+      // The recorded facts still match the file on disk, so nothing is rewritten.
+      expect(same).toBe("unchanged");
+      expect(await file.publish(large, { complete: true })).toBe("written");
+    });
+
+    it("returns without writing when nothing needs writing, even with an aborted signal", async () => {
+      const file = new PublishedFile(path);
+      await file.open("[]\n");
+
+      expect(await file.publish("[]\n", { complete: true, signal: AbortSignal.abort() })).toBe("unchanged");
+    });
+  });
+
+  describe("publish: overlapping calls and content types", () => {
+    it("queues overlapping publishes so the last one wins on disk and in memory", async () => {
+      // Prepare
+      const file = new PublishedFile(path);
+      await file.open("[]\n");
+
+      // Act
+      const outcomes = await Promise.all([file.publish(OLD, { complete: true }), file.publish(NEW, { complete: true })]);
+
+      // Assess
+      expect(outcomes).toEqual(["written", "written"]);
+      expect(await readFile(path, "utf8")).toBe(NEW);
+      expect(file.content).toBe(NEW);
+      expect(await file.publish(NEW, { complete: true })).toBe("unchanged");
+    });
+
+    it("publishes Buffers: compared by bytes, the existing file read as bytes", async () => {
+      // Prepare
+      await writeFile(path, OLD);
+      const file = new PublishedFile<Buffer>(path, { decode: (bytes) => bytes });
+      await file.open();
+
+      // Act
+      const same = await file.publish(Buffer.from(OLD), { complete: true });
+      const changed = await file.publish(Buffer.from(NEW), { complete: true });
+
+      // Assess
+      expect(same).toBe("unchanged");
+      expect(changed).toBe("written");
+      expect(await readFile(path, "utf8")).toBe(NEW);
+      expect(Buffer.isBuffer(file.content)).toBe(true);
     });
   });
 });

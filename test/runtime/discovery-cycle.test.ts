@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { ListNamespacesCommand, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
@@ -19,6 +19,7 @@ import { EcsApi } from "../../src/aws/ecs.js";
 import { EcsEnricher } from "../../src/aws/ecs-enricher.js";
 import { readParameter } from "../../src/aws/ssm-parameter.js";
 import type { TargetGroup } from "../../src/core/model.js";
+import { CycleDeadlineError } from "../../src/errors.js";
 import { Metrics } from "../../src/metrics.js";
 import { PublishedFile } from "../../src/output/published-file.js";
 import { Discovery } from "../../src/runtime/discovery-cycle.js";
@@ -101,11 +102,20 @@ describe("Discovery", () => {
     const targetsPath = join(dir, "ecs-services.json");
     const prometheusPath = join(dir, "prometheus.yaml");
     if (options.existingTargets !== undefined) await writeFile(targetsPath, options.existingTargets);
-    const clock = { now: START };
+    /** Both sides of the Clock move together here; `clock.now += ms` steps time. */
+    const clock = {
+      now: START,
+      monotonicMs() {
+        return this.now;
+      },
+      wallMs() {
+        return this.now;
+      },
+    };
     const now = () => clock.now;
     const { logger, lines } = memoryLogger("debug");
     let discovery: Discovery | undefined;
-    const metrics = new Metrics(now, () => discovery?.staleness() ?? new Map());
+    const metrics = new Metrics(clock, () => discovery?.staleness() ?? new Map());
     const calls = new CallCounter(metrics);
     const limit = pLimit(4);
     const ssmClient = new SSMClient(clientConfig);
@@ -128,16 +138,16 @@ describe("Discovery", () => {
         healthRefreshMs: 60_000,
         readUntaggedInstances: true,
         limit,
-        now,
+        clock,
       }),
-      enricher: new EcsEnricher(new EcsApi(new ECSClient(clientConfig), callContext(calls)), "auto", limit),
+      enricher: new EcsEnricher(new EcsApi(new ECSClient(clientConfig), callContext(calls)), { mode: "auto", limit, clock }),
       targetsFile,
       calls,
       metrics,
       logger,
       health,
       buildOptions: {},
-      now,
+      clock,
       maxHoldMs: MAX_HOLD_MS,
     });
     const active = discovery;
@@ -251,8 +261,9 @@ describe("Discovery", () => {
       expect(
         await subject.metric("cloudmap_sd_aws_requests_total", { operation: "DiscoverInstances", outcome: "RequestLimitExceeded" }),
       ).toBe(1);
-      const warning = subject.lines().find((line) => line.level === "warn" && String(line.err).includes("DiscoverInstances"));
-      expect(String(warning?.err)).toContain("service=web");
+      const warning = subject.lines().find((line) => line.level === "warn" && line.operation === "DiscoverInstances");
+      expect(String(warning?.examples)).toContain("service=web");
+      expect(warning?.hint).toEqual(expect.any(String));
     });
 
     it("keeps the targets of a namespace whose ListServices fails", async () => {
@@ -275,7 +286,8 @@ describe("Discovery", () => {
 
       const report = await subject.run();
 
-      expect(report.outcome).toBe("success");
+      // Partial, not success: a typo in the parameter must show in the cycle outcome.
+      expect(report.outcome).toBe("partial");
       expect(await subject.targets()).toEqual(["10.0.1.1:8080", "10.0.2.1:9100"]);
       expect(subject.lines().find((line) => line.msg === "Cloud Map namespace not found")).toMatchObject({
         level: "warn",
@@ -576,6 +588,140 @@ describe("Discovery", () => {
       expect(await subject.metric("cloudmap_sd_targets", { namespace: "prod.local" })).toBe(2);
       expect(await subject.metric("cloudmap_sd_targets", { namespace: "staging.local" })).toBe(1);
       expect(await subject.metric("cloudmap_sd_last_success_timestamp_seconds")).toBe(firstRead / 1000);
+    });
+  });
+
+  describe("failures never remove targets (issue 8)", () => {
+    it.each<[string, "ListNamespaces" | "ListServices" | "ListTagsForResource" | "DiscoverInstances" | "DiscoverInstancesRevision", number]>([
+      ["ListNamespaces answers {}", "ListNamespaces", 0],
+      ["ListServices answers {}", "ListServices", 0],
+      ["ListTagsForResource answers {} when the tags are re-read", "ListTagsForResource", 600_000],
+      ["DiscoverInstances answers {} when the instances are re-read", "DiscoverInstances", 600_000],
+      ["DiscoverInstancesRevision answers {}", "DiscoverInstancesRevision", 0],
+    ])("%s: a failed call of that part, never 'nothing exists'", async (_name, operation, advanceMs) => {
+      // Prepare
+      const subject = await sidecar();
+      await subject.run();
+      const before = await readFile(subject.targetsPath, "utf8");
+      cloudMap.answerEmpty(operation);
+      subject.clock.now += advanceMs;
+
+      // Act
+      const report = await subject.run();
+
+      // Assess
+      expect(await readFile(subject.targetsPath, "utf8")).toBe(before);
+      expect(report.outcome).toBe("partial");
+      expect(await subject.metric("cloudmap_sd_failing_parts", { kind: "malformed" })).toBeGreaterThan(0);
+      expect(subject.lines().find((line) => line.level === "warn" && line.kind === "malformed")).toMatchObject({ operation });
+    });
+
+    it("a namespaces parameter answered as {} fails the cycle and keeps the file", async () => {
+      const subject = await sidecar();
+      await subject.run();
+      const before = await readFile(subject.targetsPath, "utf8");
+      ssm.on(GetParameterCommand).resolves({});
+
+      const report = await subject.run();
+
+      expect(report.outcome).toBe("failure");
+      expect(await readFile(subject.targetsPath, "utf8")).toBe(before);
+      expect(subject.lines().find((line) => line.level === "error")?.err).toContain("MalformedResponseError");
+    });
+
+    it("a cycle aborted at its deadline publishes what it read and keeps the rest", async () => {
+      // Prepare: web's instances move but its DiscoverInstances never answers.
+      const subject = await sidecar();
+      await subject.run();
+      cloudMap.register(web, instance("w2", "10.0.1.2"));
+      cloudMap.hang("DiscoverInstances", "web");
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new CycleDeadlineError(100)), 100);
+
+      // Act
+      const report = await subject.discovery.runCycle(controller.signal, new AbortController().signal);
+      clearTimeout(timer);
+
+      // Assess
+      expect(report).toMatchObject({ outcome: "partial", overran: true });
+      expect(await subject.targets()).toEqual(expect.arrayContaining(["10.0.1.1:8080", "10.0.2.1:9100"]));
+      expect(await subject.metric("cloudmap_sd_cycle_overruns_total")).toBe(1);
+      cloudMap.heal();
+      await subject.run();
+      expect(await subject.targets()).toEqual(["10.0.1.1:8080", "10.0.1.2:8080", "10.0.2.1:9100"]);
+    });
+
+    it("restores a deleted targets file although the targets did not change", async () => {
+      const subject = await sidecar();
+      await subject.run();
+      const before = await readFile(subject.targetsPath, "utf8");
+      await rm(subject.targetsPath);
+
+      const report = await subject.run();
+
+      expect(report.file).toBe("restored");
+      expect(await readFile(subject.targetsPath, "utf8")).toBe(before);
+      expect(await subject.metric("cloudmap_sd_file_writes_total", { file: "targets", outcome: "restored" })).toBe(1);
+    });
+
+    it("restores a deleted targets file while the namespaces parameter cannot be read", async () => {
+      const subject = await sidecar();
+      await subject.run();
+      const before = await readFile(subject.targetsPath, "utf8");
+      ssmFailure = new ThrottlingException({ message: "slow down", Message: "slow down", $metadata: {} });
+      await writeFile(subject.targetsPath, "garbage");
+
+      const report = await subject.run();
+
+      expect(report).toMatchObject({ outcome: "failure", file: "restored" });
+      expect(await readFile(subject.targetsPath, "utf8")).toBe(before);
+    });
+
+    it("logs a failure once when it starts and once when it clears, not every cycle", async () => {
+      // Prepare
+      const subject = await sidecar();
+      await subject.run();
+      cloudMap.fail("ListServices");
+
+      // Act
+      for (let i = 0; i < 3; i++) await subject.run();
+      cloudMap.heal();
+      await subject.run();
+
+      // Assess
+      const warnings = subject.lines().filter((line) => line.level === "warn" && line.operation === "ListServices");
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ kind: "throttled", hint: expect.stringContaining("DISCOVERY_CONCURRENCY") });
+      expect(subject.lines().filter((line) => line.msg === "AWS calls recovered")).toHaveLength(1);
+      expect(await subject.metric("cloudmap_sd_failing_parts", { kind: "throttled" })).toBeUndefined();
+    });
+
+    it("counts missing namespaces in a gauge and warns once while they stay missing", async () => {
+      parameters.set(NAMESPACES_PARAMETER, "ghost.local,prod.local");
+      const subject = await sidecar();
+
+      await subject.run();
+      await subject.run();
+
+      expect(subject.lines().filter((line) => line.msg === "Cloud Map namespace not found")).toHaveLength(1);
+      expect(await subject.metric("cloudmap_sd_missing_namespaces")).toBe(1);
+    });
+
+    it("is not ready while the Prometheus configuration parameter is missing and no file exists", async () => {
+      // Prepare: no PROMETHEUS_PARAMETER value.
+      const subject = await sidecar({ prometheusConfig: true });
+
+      // Act
+      await subject.run();
+
+      // Assess
+      expect(subject.health.ready).toBe(false);
+      expect(subject.health.describe().reason).toContain(PROMETHEUS_PARAMETER);
+      const warning = subject.lines().find((line) => line.level === "warn" && String(line.hint).includes(PROMETHEUS_PARAMETER));
+      expect(warning).toBeDefined();
+      parameters.set(PROMETHEUS_PARAMETER, "global: {}\n");
+      await subject.run();
+      expect(subject.health.ready).toBe(true);
     });
   });
 });

@@ -57,10 +57,20 @@ describe("HealthState", () => {
     expect(health.alive()).toBe(true);
   });
 
-  it("is alive however long the loop waits between cycles", () => {
+  it("is not alive when no cycle has finished within the bound, even if none is running (a frozen loop)", () => {
+    // The bound includes one interval, so a healthy loop always finishes a cycle within it.
     health.cycleStarted();
     health.cycleEnded();
-    clock += 100 * STUCK_AFTER_MS;
+    clock += STUCK_AFTER_MS;
+
+    expect(health.alive()).toBe(false);
+    expect(health.describe()).toMatchObject({ alive: false, reason: expect.stringContaining("no discovery cycle has finished") });
+  });
+
+  it("measures from the loop's start before the first cycle has finished", () => {
+    clock += STUCK_AFTER_MS;
+    health.loopStarted();
+    clock += STUCK_AFTER_MS - 1;
 
     expect(health.alive()).toBe(true);
   });
@@ -81,5 +91,26 @@ describe("HealthState", () => {
 
     expect(health.ready).toBe(true);
     expect(health.alive()).toBe(false);
+  });
+});
+
+describe("HealthState readiness", () => {
+  it("is not ready while the Prometheus configuration is missing, and says why", () => {
+    const health = new HealthState(1_000, () => 0);
+    health.ready = true;
+
+    health.setConfigReady(false, "no Prometheus configuration yet: SSM parameter does not exist");
+
+    expect(health.ready).toBe(false);
+    expect(health.describe().reason).toContain("SSM parameter does not exist");
+    health.setConfigReady(true);
+    expect(health.ready).toBe(true);
+    expect(health.describe().reason).toBeUndefined();
+  });
+
+  it("says that no complete discovery has happened yet", () => {
+    const health = new HealthState(1_000, () => 0);
+
+    expect(health.describe()).toEqual({ alive: true, ready: false, reason: expect.stringContaining("no complete discovery yet") });
   });
 });

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
+import { CycleDeadlineError } from "../../src/errors.js";
 import { runRefreshLoop } from "../../src/runtime/refresh-loop.js";
 
 const HOUR_MS = 3_600_000;
@@ -164,5 +165,76 @@ describe("runRefreshLoop", () => {
     await runRefreshLoop({ intervalMs: 10, run, onError: vi.fn(), signal: AbortSignal.abort() });
 
     expect(run).not.toHaveBeenCalled();
+  });
+});
+
+describe("runRefreshLoop cycle bound", () => {
+  it("aborts a cycle that overruns its bound with a CycleDeadlineError, and the next cycle starts", async () => {
+    // Prepare: the first cycle never ends by itself (a call no deadline reached).
+    const controller = new AbortController();
+    const reasons: unknown[] = [];
+    const { tick, reached } = calls(2);
+    const run = async (cycleSignal: AbortSignal, stopSignal: AbortSignal) => {
+      tick();
+      if (reasons.length === 0) {
+        await new Promise<void>((resolve) => cycleSignal.addEventListener("abort", () => resolve(), { once: true }));
+        reasons.push(cycleSignal.reason);
+        expect(stopSignal.aborted).toBe(false);
+      }
+    };
+
+    // Act
+    const loop = runRefreshLoop({ intervalMs: 5, cycleTimeoutMs: 20, run, onError: vi.fn(), signal: controller.signal });
+    await reached;
+    controller.abort();
+    await loop;
+
+    // Assess
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(CycleDeadlineError);
+  });
+
+  it("gives the cycle the shutdown reason, not a deadline, when stopped", async () => {
+    const controller = new AbortController();
+    let reason: unknown;
+    const started = calls(1);
+    const run = async (cycleSignal: AbortSignal) => {
+      started.tick();
+      await new Promise<void>((resolve) => cycleSignal.addEventListener("abort", () => resolve(), { once: true }));
+      reason = cycleSignal.reason;
+    };
+
+    const loop = runRefreshLoop({ intervalMs: 5, cycleTimeoutMs: HOUR_MS, run, onError: vi.fn(), signal: controller.signal });
+    await started.reached;
+    controller.abort(new Error("stop"));
+    await loop;
+
+    expect(reason).toEqual(new Error("stop"));
+  });
+
+  it("schedules on the monotonic clock, so a wall-clock step back does not stall it", async () => {
+    // Prepare: during the first cycle the wall clock steps an hour back (NTP, an operator).
+    const controller = new AbortController();
+    const { tick, reached } = calls(3);
+    const realNow = Date.now;
+    let stepped = false;
+    const dateSpy = vi.spyOn(Date, "now").mockImplementation(() => (stepped ? realNow() - HOUR_MS : realNow()));
+    try {
+      // Act
+      const loop = runRefreshLoop({
+        intervalMs: 10,
+        run: async () => {
+          stepped = true;
+          tick();
+        },
+        onError: vi.fn(),
+        signal: controller.signal,
+      });
+      await reached;
+      controller.abort();
+      await loop;
+    } finally {
+      dateSpy.mockRestore();
+    }
   });
 });

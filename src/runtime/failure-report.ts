@@ -1,0 +1,73 @@
+import type { Logger } from "pino";
+import { AwsCallError, errorMessage, FAILURE_HINTS, type FailureKind, failureKind, ParameterNotFoundError } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import { ConditionLog } from "./condition-log.js";
+
+interface FailureGroup {
+  readonly kind: FailureKind;
+  readonly operation: string;
+  readonly errors: Error[];
+}
+
+const EXAMPLES = 3;
+
+/**
+ * Turns a cycle's failed AWS calls into what a person can act on: one warning per kind of failure
+ * and operation when it starts (with what to check), one info line when it clears, and gauges of
+ * the parts failing right now by kind (cloudmap_sd_failing_parts) for alerts.
+ */
+export class FailureReport {
+  private readonly log: ConditionLog<FailureGroup>;
+
+  constructor(
+    logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.log = new ConditionLog<FailureGroup>({
+      appeared: (_key, group) =>
+        logger.warn(
+          {
+            kind: group.kind,
+            operation: group.operation,
+            parts: group.errors.length,
+            examples: group.errors.slice(0, EXAMPLES).map((error) => errorMessage(error)),
+            hint: hintFor(group),
+          },
+          "AWS calls failing; the parts they read keep their last-known-good targets",
+        ),
+      persists: (_key, group) =>
+        logger.debug({ kind: group.kind, operation: group.operation, parts: group.errors.length }, "AWS calls still failing"),
+      cleared: (_key, group) => logger.info({ kind: group.kind, operation: group.operation }, "AWS calls recovered"),
+    });
+  }
+
+  /** This cycle's failures; `loggedElsewhere` are counted but reported by their own log line. */
+  update(errors: readonly Error[], loggedElsewhere: readonly Error[] = []): void {
+    const groups = new Map<string, FailureGroup>();
+    const byKind = new Map<FailureKind, number>();
+    const silent = new Set(loggedElsewhere);
+    for (const error of [...errors, ...loggedElsewhere]) {
+      const kind = failureKind(error);
+      const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
+      const operation = call?.operation ?? (error.name === "TargetsWriteError" ? "WriteFile" : "unknown");
+      byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+      this.metrics.awsFailures.inc({ operation, kind });
+      if (silent.has(error)) continue;
+      const key = `${kind} ${operation}`;
+      const group = groups.get(key) ?? { kind, operation, errors: [] };
+      group.errors.push(error);
+      groups.set(key, group);
+    }
+    this.metrics.failingParts.reset();
+    for (const [kind, count] of byKind) this.metrics.failingParts.set({ kind }, count);
+    this.log.update(groups);
+  }
+}
+
+function hintFor(group: FailureGroup): string {
+  const missing = group.errors.find((error) => error instanceof ParameterNotFoundError);
+  if (missing) {
+    return `create the SSM parameter ${JSON.stringify(missing.parameter)} in this region, or point DISCOVERY_NAMESPACES_PARAMETER_NAME / PROMETHEUS_CONFIG_PARAMETER_NAME at one that exists`;
+  }
+  return FAILURE_HINTS[group.kind];
+}
