@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { renderTargetGroups } from "../../src/core/render.js";
 import { buildTargetGroups } from "../../src/core/target-groups.js";
 import type { ServiceSnapshot, TargetGroup } from "../../src/core/model.js";
-import { ecsTask, instance, namespace, shuffled, snapshot, taskDefinition, taskDefinitionArn } from "../helpers/fixtures.js";
+import { ecsTask, instance, namespace, shuffled, snapshot, taskArn, taskDefinition, taskDefinitionArn } from "../helpers/fixtures.js";
 
 const TASK_ID = "4d1ec7e0a3d54c6a9a3b2f1e0c9d8b7a";
 
@@ -141,6 +141,45 @@ describe("buildTargetGroups", () => {
     });
   });
 
+  describe("label names that sanitise alike", () => {
+    // "a-b", "a.b" and "a_b" all become the label suffix a_b. AWS returns tags and attributes in no
+    // fixed order, so the winner must not depend on it: the name last in code-unit order wins
+    // ("-" < "." < "_"), and the file stays byte-identical from one cycle to the next.
+    const colliding: ReadonlyArray<readonly [string, string]> = [
+      ["a_b", "underscore"],
+      ["a-b", "dash"],
+      ["a.b", "dot"],
+    ];
+    const inOrder = (order: readonly number[]) => Object.fromEntries(order.map((i) => colliding[i] as readonly [string, string]));
+    const orders = [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 0, 2],
+    ];
+
+    it.each<[string, string, (values: Record<string, string>) => ServiceSnapshot]>([
+      ["Cloud Map tags", "__meta_cloudmap_tag_a_b", (tags) => snapshot({ tags: { METRICS_PATH: "/metrics", ...tags }, instances: [instance(TASK_ID)] })],
+      ["instance attributes", "__meta_cloudmap_attribute_a_b", (attributes) => snapshot({ instances: [instance(TASK_ID, attributes)] })],
+      ["ECS task tags", "__meta_ecs_tag_task_a_b", (tags) => snapshot({ instances: [instance(TASK_ID)], ecsTasks: [ecsTask(TASK_ID, { tags })] })],
+    ])("for %s, gives the same label and value whatever order AWS returned the names in", (_source, label, build) => {
+      // Prepare
+      const inputs = orders.map((order) => build(inOrder(order)));
+      expect(new Set(orders.map((order) => Object.keys(inOrder(order)).join()))).toHaveProperty("size", orders.length);
+
+      // Act
+      const outputs = inputs.map((input) => buildTargetGroups([input]).groups);
+
+      // Assess
+      for (const groups of outputs) {
+        expect(groups).toHaveLength(1);
+        expect(groups[0]?.labels[label]).toBe("underscore");
+        expect(Object.keys(groups[0]?.labels ?? {}).filter((name) => name.endsWith("a_b"))).toEqual([label]);
+      }
+      const rendered = outputs.map((groups) => renderTargetGroups(groups));
+      expect(new Set(rendered).size).toBe(1);
+    });
+  });
+
   describe("ports", () => {
     it.each<[string, Record<string, string>, Record<string, string | undefined>, string]>([
       ["the METRICS_PORT tag wins over the instance port", { METRICS_PORT: "9100" }, { AWS_INSTANCE_PORT: "8080" }, "10.0.1.5:9100"],
@@ -173,7 +212,7 @@ describe("buildTargetGroups", () => {
     it.each<[string, Record<string, string | undefined>]>([
       ["no AWS_INSTANCE_IPV4 attribute", { AWS_INSTANCE_IPV4: undefined }],
       ["an empty AWS_INSTANCE_IPV4 attribute", { AWS_INSTANCE_IPV4: "" }],
-    ])("skips an instance with %s as missing_ipv4 and keeps the others", (_name, attributes) => {
+    ])("skips an instance with %s (and no IPv6 address) as missing_address and keeps the others", (_name, attributes) => {
       // Prepare
       const instances = [instance("no-ip", attributes), instance("with-ip", { AWS_INSTANCE_IPV4: "10.0.1.6" })];
 
@@ -182,7 +221,7 @@ describe("buildTargetGroups", () => {
 
       // Assess
       expect(targetsOf(groups)).toEqual(["10.0.1.6:8080"]);
-      expect(skips).toEqual([{ reason: "missing_ipv4", namespace: "prod.local", service: "web", detail: expect.stringContaining("no-ip") }]);
+      expect(skips).toEqual([{ reason: "missing_address", namespace: "prod.local", service: "web", detail: expect.stringContaining("no-ip") }]);
     });
 
     it.each<[Record<string, string>, string]>([
@@ -334,6 +373,9 @@ describe("buildTargetGroups", () => {
   });
 
   describe("dropStoppedTasks", () => {
+    // Every status ECS moves a task through once it has been told to stop.
+    const STOPPED_STATUSES = ["DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED", "DELETED"];
+    const LIVE_STATUSES = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING"];
     const instances = [
       instance("running", { AWS_INSTANCE_IPV4: "10.0.1.1" }),
       instance("stopping", { AWS_INSTANCE_IPV4: "10.0.1.2" }),
@@ -362,6 +404,35 @@ describe("buildTargetGroups", () => {
       expect(targetsOf(groups)).toEqual(["10.0.1.1:8080", "10.0.1.2:8080", "10.0.1.3:8080", "10.0.1.4:8080"]);
       expect(skips).toEqual([]);
     });
+
+    it.each(STOPPED_STATUSES)("with the option, leaves out a %s task as ecs_task_stopped and keeps its running sibling", (status) => {
+      // Prepare
+      const estate = snapshot({
+        instances: [instance("leaving", { AWS_INSTANCE_IPV4: "10.0.1.2" }), instance("staying", { AWS_INSTANCE_IPV4: "10.0.1.1" })],
+        ecsTasks: [ecsTask("leaving", { lastStatus: status }), ecsTask("staying", { lastStatus: "RUNNING" })],
+      });
+
+      // Act
+      const { groups, skips } = buildTargetGroups([estate], { dropStoppedTasks: true });
+
+      // Assess
+      expect(targetsOf(groups)).toEqual(["10.0.1.1:8080"]);
+      expect(skips).toEqual([
+        { reason: "ecs_task_stopped", namespace: "prod.local", service: "web", detail: `task ${taskArn("leaving")} is ${status}` },
+      ]);
+    });
+
+    it.each([...STOPPED_STATUSES.map((status) => [status, false] as const), ...LIVE_STATUSES.map((status) => [status, true] as const)])(
+      "keeps a %s task when dropStoppedTasks is %s",
+      (status, dropStoppedTasks) => {
+        const estate = snapshot({ instances: [instance("t1")], ecsTasks: [ecsTask("t1", { lastStatus: status })] });
+
+        const { groups, skips } = buildTargetGroups([estate], { dropStoppedTasks });
+
+        expect(targetsOf(groups)).toEqual(["10.0.1.5:8080"]);
+        expect(skips).toEqual([]);
+      },
+    );
   });
 
   describe("order", () => {

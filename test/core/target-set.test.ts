@@ -75,4 +75,26 @@ describe("TargetSetBuilder", () => {
     expect(second).not.toBe(first);
     expect(second.content).toBe(first.content);
   });
+
+  it("passes its build options on: with dropStoppedTasks a stopping task is left out, as buildTargetGroups does", () => {
+    // Prepare
+    const snapshots = [
+      snapshot({
+        instances: [instance("t1", { AWS_INSTANCE_IPV4: "10.0.0.1" }), instance("t2", { AWS_INSTANCE_IPV4: "10.0.0.2" })],
+        ecsTasks: [ecsTask("t1", { lastStatus: "STOPPING" }), ecsTask("t2", { lastStatus: "RUNNING" })],
+      }),
+    ];
+
+    // Act
+    const dropping = new TargetSetBuilder({ dropStoppedTasks: true }).build(snapshots);
+    const keeping = new TargetSetBuilder().build(snapshots);
+
+    // Assess
+    expect(dropping.content).toBe(renderTargetGroups(buildTargetGroups(snapshots, { dropStoppedTasks: true }).groups));
+    expect(dropping.content).not.toContain("10.0.0.1:");
+    expect(dropping.targets).toHaveLength(1);
+    expect(dropping.skips.map((skip) => skip.reason)).toEqual(["ecs_task_stopped"]);
+    expect(keeping.targets).toHaveLength(2);
+    expect(keeping.skips).toEqual([]);
+  });
 });

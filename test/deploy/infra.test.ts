@@ -5,11 +5,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { PrometheusCloudMapStack, TASK_DEFINITION_FILE } from "../../infra/lib/prometheus-stack.js";
 import { repo, taskDefinitionsDir } from "./render.js";
 
-const template = Template.fromStack(new PrometheusCloudMapStack(new App(), "Test"));
+// Without an outdir, App synthesises into a new os.tmpdir()/cdk.outXXXXXX that nothing removes.
+const outdir = mkdtempSync(path.join(tmpdir(), "cloudmap-sd-cdk-"));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+const template = Template.fromStack(new PrometheusCloudMapStack(new App({ outdir }), "Test"));
 const resources = template.toJSON()["Resources"] as Record<string, { Type: string; Properties: Record<string, unknown> }>;
 const logicalIdOf = (type: string) => {
   const ids = Object.keys(resources).filter((id) => resources[id]?.Type === type);

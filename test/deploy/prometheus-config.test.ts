@@ -6,9 +6,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { renderAll, sampleValues } from "./render.js";
+import { removeRendered, renderAll, sampleValues } from "./render.js";
 
 const promtool = spawnSync("promtool", ["--version"], { encoding: "utf8" });
 const havePromtool = promtool.status === 0;
@@ -18,6 +18,7 @@ if (!havePromtool) {
 }
 
 const rendered = renderAll();
+afterAll(() => removeRendered(rendered));
 const configs = ["prometheus.yaml", "prometheus-sigv4-proxy.yaml"];
 const read = (name: string) => readFileSync(path.join(rendered, "prometheus", name), "utf8");
 

@@ -7,7 +7,7 @@ import type { ContainerDefinition, RegisterTaskDefinitionCommandInput } from "@a
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import nodeExporterEc2 from "../../task-definitions/node-exporter-ec2.json" with { type: "json" };
 import prometheusEc2Sigv4 from "../../task-definitions/prometheus-ec2-sigv4.json" with { type: "json" };
@@ -15,7 +15,7 @@ import prometheusFargateSigv4Proxy from "../../task-definitions/prometheus-farga
 import prometheusFargateSigv4 from "../../task-definitions/prometheus-fargate-sigv4.json" with { type: "json" };
 import webappFargate from "../../task-definitions/webapp-fargate.json" with { type: "json" };
 import { parseDockerfile } from "./dockerfile-parser.js";
-import { renderAll, repo, sampleValues, taskDefinitionsDir } from "./render.js";
+import { removeRendered, renderAll, repo, sampleValues, taskDefinitionsDir } from "./render.js";
 
 // --- compile time -----------------------------------------------------------------
 // JSON imports widen string literals to `string`, so compare against the SDK type with
@@ -54,6 +54,7 @@ const typed = {
 
 // --- run time ---------------------------------------------------------------------
 const rendered = renderAll();
+afterAll(() => removeRendered(rendered));
 const files = readdirSync(taskDefinitionsDir).filter((name) => name.endsWith(".json"));
 const load = (name: string) => JSON.parse(readFileSync(path.join(rendered, name), "utf8")) as RegisterTaskDefinitionCommandInput;
 const prometheusTasks = files.filter((name) => name.startsWith("prometheus-"));
