@@ -1,5 +1,11 @@
 import { z } from "zod";
+import { formatDuration, parseDurationSeconds } from "./duration.js";
 import { ConfigError } from "./errors.js";
+
+// Bounds of the duration settings, in seconds; help and error texts are written from them.
+const CYCLE_INTERVAL = { min: 0.001, max: 86_400 };
+const REFRESH_INTERVAL = { min: 0, max: 86_400 };
+const CALL_TIMEOUT = { min: 0.1, max: 300 };
 
 /**
  * Every setting, read from the environment in this one place. Names of the first block are those
@@ -18,8 +24,8 @@ const SETTINGS = {
   },
   CONFIG_RELOAD_FREQUENCY: {
     default: "30",
-    help: "seconds between discovery cycles (fractions allowed, > 0)",
-    schema: seconds({ min: 0.001, max: 86_400 }),
+    help: `duration between discovery cycles, ${range(CYCLE_INTERVAL)} (30 or 30s, 2m, 500ms)`,
+    schema: duration(CYCLE_INTERVAL),
   },
   PROMETHEUS_CONFIG_PARAMETER_NAME: {
     default: undefined,
@@ -52,13 +58,13 @@ const SETTINGS = {
   },
   TAG_REFRESH_INTERVAL: {
     default: "300",
-    help: "seconds a service's tags are cached at most (each service re-reads after 50-100% of it; new services at once)",
-    schema: seconds({ min: 0, max: 86_400 }),
+    help: `duration a service's tags are cached at most, ${range(REFRESH_INTERVAL)} (each service re-reads after 50-100% of it; new services at once)`,
+    schema: duration(REFRESH_INTERVAL),
   },
   HEALTH_REFRESH_INTERVAL: {
     default: "60",
-    help: "with HEALTH_STATUS other than ALL: seconds between full instance re-reads (health changes do not move a service's revision)",
-    schema: seconds({ min: 0, max: 86_400 }),
+    help: `duration after which a service's instances are re-read even when its revision has not moved (health changes do not move it), ${range(REFRESH_INTERVAL)}`,
+    schema: duration(REFRESH_INTERVAL),
   },
   ECS_ENRICHMENT: {
     default: "auto",
@@ -72,8 +78,8 @@ const SETTINGS = {
   },
   AWS_CALL_TIMEOUT: {
     default: "10",
-    help: "seconds one AWS request may take before it is abandoned (the SDK then retries)",
-    schema: seconds({ min: 0.1, max: 300 }),
+    help: `duration one AWS call may take, the SDK's retries included, before it fails, ${range(CALL_TIMEOUT)}`,
+    schema: duration(CALL_TIMEOUT),
   },
 } as const;
 
@@ -82,10 +88,23 @@ export type Config = { readonly [K in keyof Settings]: z.output<Settings[K]["sch
   /** A custom endpoint (an emulator, a VPC endpoint) is set through the SDK's own variables. */
   readonly awsEndpointOverridden: boolean;
   readonly awsRetryMode: string;
+  /**
+   * AWS_REGION, else AWS_DEFAULT_REGION (which the JS SDK ignores, unlike the AWS CLI and the other
+   * SDKs). Undefined: the SDK's own chain (a profile's region) decides; resolveRegion() in
+   * startup.ts fails startup when that finds none either.
+   */
+  readonly awsRegion: string | undefined;
+  /** The AWS_ENDPOINT_URL* variables that are set (and not ignored), for the startup log line. */
+  readonly awsEndpoints: Readonly<Record<string, string>>;
 };
 
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The SDK's endpoint variables for the services cloudmap-sd calls. */
+export const ENDPOINT_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SERVICEDISCOVERY", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_ECS"] as const;
+
 /** Validates the environment; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+export function loadConfig(env: Env): Config {
   const config: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS)) {
     const raw = env[name] === "" ? undefined : env[name];
@@ -96,18 +115,56 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     }
     config[name] = result.data;
   }
-  config.awsEndpointOverridden =
-    env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS !== "true" &&
-    Boolean(env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_SERVICEDISCOVERY);
+  const endpoints = endpointsFromEnvironment(env);
+  config.awsEndpoints = endpoints;
+  config.awsEndpointOverridden = Boolean(endpoints.AWS_ENDPOINT_URL || endpoints.AWS_ENDPOINT_URL_SERVICEDISCOVERY);
   config.awsRetryMode = env.AWS_RETRY_MODE || "adaptive";
+  config.awsRegion = regionFromEnvironment(env);
   return config as Config;
+}
+
+// A region ends up in a host name and in every request's signature: lower-case letters, digits
+// and dashes (eu-west-1, us-gov-west-1, cn-north-1). "eu-west-1 " or "EU-WEST-1" would otherwise
+// fail every call, forever, with an error that does not name the variable.
+const REGION = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** AWS_REGION, else AWS_DEFAULT_REGION; undefined when neither is set. Throws ConfigError when malformed. */
+export function regionFromEnvironment(env: Env): string | undefined {
+  for (const variable of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+    const value = env[variable];
+    if (value === undefined || value === "") continue;
+    if (!REGION.test(value)) throw new ConfigError(variable, value, "expected an AWS region name such as eu-west-1");
+    return value;
+  }
+  return undefined;
+}
+
+function endpointsFromEnvironment(env: Env): Record<string, string> {
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === "true") return {};
+  const endpoints: Record<string, string> = {};
+  for (const variable of ENDPOINT_VARIABLES) {
+    const value = env[variable];
+    if (value === undefined || value === "") continue;
+    // "localhost:4566" (no scheme) would make every call fail, each cycle, without naming the variable.
+    if (!/^https?:$/.test(urlProtocol(value))) throw new ConfigError(variable, value, "expected an http:// or https:// URL, e.g. http://localhost:4566");
+    endpoints[variable] = value;
+  }
+  return endpoints;
+}
+
+function urlProtocol(value: string): string {
+  try {
+    return new URL(value).protocol;
+  } catch {
+    return "";
+  }
 }
 
 export function helpText(): string {
   const lines = [
     "cloudmap-sd: Prometheus service discovery for Amazon ECS through AWS Cloud Map.",
     "",
-    "Usage: cloudmap-sd [--help]        (all settings come from the environment)",
+    "Usage: cloudmap-sd [--help | --version]        (all settings come from the environment)",
     "",
     "Settings (environment variable, default, meaning):",
   ];
@@ -116,20 +173,32 @@ export function helpText(): string {
   }
   lines.push(
     "",
-    "AWS region, credentials and endpoints come from the AWS SDK's own chain: AWS_REGION, the ECS task role,",
-    "AWS_ENDPOINT_URL and its per-service variants (AWS_ENDPOINT_URL_SERVICEDISCOVERY, _SSM, _ECS),",
-    "AWS_MAX_ATTEMPTS, AWS_RETRY_MODE (default here: adaptive).",
+    "Durations (CONFIG_RELOAD_FREQUENCY, TAG_REFRESH_INTERVAL, HEALTH_REFRESH_INTERVAL, AWS_CALL_TIMEOUT) are seconds",
+    "(30, 0.5) or Prometheus durations: 30s, 5m, 1h30m, 500ms, 1d (units y w d h m s ms, largest first).",
+    "",
+    "AWS region, credentials and endpoints come from the AWS SDK's own chain: AWS_REGION (else AWS_DEFAULT_REGION,",
+    "else the AWS_PROFILE's region; startup fails when there is none), the ECS task role, AWS_ENDPOINT_URL and its",
+    "per-service variants (AWS_ENDPOINT_URL_SERVICEDISCOVERY, _SSM, _ECS), AWS_MAX_ATTEMPTS, AWS_RETRY_MODE",
+    "(default here: adaptive).",
   );
   return lines.join("\n");
 }
 
-function seconds({ min, max }: { min: number; max: number }) {
-  return z
-    .string()
-    .trim()
-    .regex(/^\d+(\.\d+)?$/, `expected a number of seconds between ${min} and ${max}`)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, `expected a number of seconds between ${min} and ${max}`);
+function range({ min, max }: { min: number; max: number }): string {
+  return `${formatDuration(min)} to ${formatDuration(max)}`;
+}
+
+/** Plain seconds or a Prometheus duration (src/duration.ts), kept as a number of seconds. */
+function duration({ min, max }: { min: number; max: number }) {
+  const expected = `expected seconds (30, 0.5) or a duration (30s, 5m, 1h30m, 500ms) between ${formatDuration(min)} and ${formatDuration(max)}`;
+  return z.string().transform((value, ctx) => {
+    const seconds = parseDurationSeconds(value);
+    if (seconds === undefined || seconds < min || seconds > max) {
+      ctx.addIssue({ code: "custom", message: expected });
+      return z.NEVER;
+    }
+    return seconds;
+  });
 }
 
 function integer({ min, max }: { min: number; max: number }) {

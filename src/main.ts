@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { once } from "node:events";
 import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,15 +14,16 @@ import { type Clock, systemClock } from "./clock.js";
 import { type Config, helpText, loadConfig } from "./config.js";
 import { ConfigError, errorMessage, TargetsWriteError } from "./errors.js";
 import type { Logger } from "pino";
+import { listen } from "./http/listen.js";
 import { createHttpServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
-import { Metrics } from "./metrics.js";
+import { Metrics, registerBuildInfo } from "./metrics.js";
 import { PublishedFile } from "./output/published-file.js";
 import { Discovery } from "./runtime/discovery-cycle.js";
 import { HealthState } from "./runtime/health.js";
 import { runRefreshLoop } from "./runtime/refresh-loop.js";
 import { sdkDefaultRegion } from "./aws/region.js";
-import { resolveRegion } from "./startup.js";
+import { resolveRegion, startupFacts } from "./startup.js";
 import { packageVersion } from "./version.js";
 
 export const TARGETS_FILE_NAME = "ecs-services.json";
@@ -62,12 +62,14 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
   const health = new HealthState(stuckAfterMs, () => clock.monotonicMs());
   let discovery: Discovery | undefined;
   const metrics = new Metrics(clock, () => discovery?.staleness() ?? new Map());
+  registerBuildInfo(metrics.registry, packageVersion());
   const calls = new CallCounter(metrics);
   const callContext = { recorder: calls, timeoutMs: config.AWS_CALL_TIMEOUT * 1000 };
   const clients = createAwsClients({
     callTimeoutMs: config.AWS_CALL_TIMEOUT * 1000,
     retryMode: config.awsRetryMode,
     endpointOverridden: config.awsEndpointOverridden,
+    ...(config.awsRegion ? { region: config.awsRegion } : {}),
     onAttempt: (operation, outcome) => metrics.awsAttempts.inc({ operation, outcome }),
   });
   const limit = pLimit(config.DISCOVERY_CONCURRENCY);
@@ -127,13 +129,12 @@ export async function start(config: Config): Promise<RunningSidecar> {
   const { logger, metrics, health, discovery, targetsFile, cycleTimeoutMs, destroy } = await createSidecar(config);
   const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
   const server = createHttpServer({ registry: metrics.registry, health, targets: () => targetsFile.content, logger });
-  server.listen(config.LISTEN_ADDRESS.port, config.LISTEN_ADDRESS.host);
-  await once(server, "listening");
+  await listen(server, config.LISTEN_ADDRESS);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.LISTEN_ADDRESS.port;
   const host = config.LISTEN_ADDRESS.host.includes(":") ? `[${config.LISTEN_ADDRESS.host}]` : config.LISTEN_ADDRESS.host;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
-  logger.info({ url, namespacesParameter: config.DISCOVERY_NAMESPACES_PARAMETER_NAME, intervalSeconds: config.CONFIG_RELOAD_FREQUENCY }, "cloudmap-sd started");
+  logger.info({ url, ...startupFacts(config), namespacesParameter: config.DISCOVERY_NAMESPACES_PARAMETER_NAME, intervalSeconds: config.CONFIG_RELOAD_FREQUENCY }, "cloudmap-sd started");
 
   const controller = new AbortController();
   health.loopStarted();

@@ -30,6 +30,8 @@ describe("loadConfig", () => {
       AWS_CALL_TIMEOUT: 10,
       awsEndpointOverridden: false,
       awsRetryMode: "adaptive",
+      awsRegion: undefined,
+      awsEndpoints: {},
     });
   });
 
@@ -61,9 +63,26 @@ describe("loadConfig", () => {
     ["0.5", 0.5],
     ["2.25", 2.25],
     [" 45 ", 45],
+    ["30s", 30],
+    ["5m", 300],
+    ["1h", 3_600],
+    ["1h30m", 5_400],
+    ["500ms", 0.5],
+    ["1d", 86_400],
+    ["1m30s500ms", 90.5],
   ])("accepts CONFIG_RELOAD_FREQUENCY=%j as %d seconds", (value, seconds) => {
     expect(loadConfig({ CONFIG_RELOAD_FREQUENCY: value }).CONFIG_RELOAD_FREQUENCY).toBe(seconds);
   });
+
+  it.each(["CONFIG_RELOAD_FREQUENCY", "TAG_REFRESH_INTERVAL", "HEALTH_REFRESH_INTERVAL", "AWS_CALL_TIMEOUT"] as const)(
+    "takes %s as plain seconds or as a Prometheus duration, always kept in seconds",
+    (variable) => {
+      expect(loadConfig({ [variable]: "90" })[variable]).toBe(90);
+      expect(loadConfig({ [variable]: "1m30s" })[variable]).toBe(90);
+      expect(loadConfig({ [variable]: "1.5" })[variable]).toBe(1.5);
+      expect(loadConfig({ [variable]: "1500ms" })[variable]).toBe(1.5);
+    },
+  );
 
   it("treats an empty string as unset (the default applies)", () => {
     const config = loadConfig({ CONFIG_RELOAD_FREQUENCY: "", HEALTH_STATUS: "", LISTEN_ADDRESS: "", PROMETHEUS_CONFIG_PARAMETER_NAME: "" });
@@ -86,10 +105,20 @@ describe("loadConfig", () => {
   });
 
   it.each<[string, string, RegExp]>([
-    ["CONFIG_RELOAD_FREQUENCY", "abc", /number of seconds between 0\.001 and 86400/],
-    ["CONFIG_RELOAD_FREQUENCY", "0", /number of seconds between 0\.001 and 86400/],
-    ["CONFIG_RELOAD_FREQUENCY", "-5", /number of seconds between 0\.001 and 86400/],
-    ["CONFIG_RELOAD_FREQUENCY", "1e3", /number of seconds/],
+    ["CONFIG_RELOAD_FREQUENCY", "abc", /seconds \(30, 0\.5\) or a duration \(30s, 5m, 1h30m, 500ms\) between 1ms and 1d/],
+    ["CONFIG_RELOAD_FREQUENCY", "0", /between 1ms and 1d/],
+    ["CONFIG_RELOAD_FREQUENCY", "0s", /between 1ms and 1d/],
+    ["CONFIG_RELOAD_FREQUENCY", "-5", /between 1ms and 1d/],
+    ["CONFIG_RELOAD_FREQUENCY", "1e3", /or a duration/],
+    ["CONFIG_RELOAD_FREQUENCY", "1d1s", /between 1ms and 1d/],
+    ["CONFIG_RELOAD_FREQUENCY", "5M", /or a duration/],
+    ["CONFIG_RELOAD_FREQUENCY", "1.5m", /or a duration/],
+    ["CONFIG_RELOAD_FREQUENCY", "30m1h", /or a duration/],
+    ["CONFIG_RELOAD_FREQUENCY", "1h 30m", /or a duration/],
+    ["CONFIG_RELOAD_FREQUENCY", "ms", /or a duration/],
+    ["CONFIG_RELOAD_FREQUENCY", "30sec", /or a duration/],
+    ["TAG_REFRESH_INTERVAL", "1w", /between 0s and 1d/],
+    ["HEALTH_REFRESH_INTERVAL", "-1m", /between 0s and 1d/],
     ["HEALTH_STATUS", "SOME", /ALL.*HEALTHY.*UNHEALTHY.*HEALTHY_OR_ELSE_ALL/],
     ["HEALTH_STATUS", "all", /HEALTHY_OR_ELSE_ALL/],
     ["LISTEN_ADDRESS", "nope", /host:port/],
@@ -100,7 +129,14 @@ describe("loadConfig", () => {
     ["LOG_LEVEL", "loud", /fatal.*error.*warn.*info.*debug.*trace.*silent/],
     ["ECS_ENRICHMENT", "maybe", /auto.*on.*off/],
     ["ECS_DROP_STOPPED_TASKS", "yes", /true.*false/],
-    ["AWS_CALL_TIMEOUT", "0", /number of seconds between 0\.1 and 300/],
+    ["AWS_CALL_TIMEOUT", "0", /between 100ms and 5m/],
+    ["AWS_CALL_TIMEOUT", "50ms", /between 100ms and 5m/],
+    ["AWS_CALL_TIMEOUT", "6m", /between 100ms and 5m/],
+    ["AWS_REGION", "EU-WEST-1", /region name such as eu-west-1/],
+    ["AWS_REGION", "eu-west-1 ", /region name such as eu-west-1/],
+    ["AWS_DEFAULT_REGION", "eu_west_1", /region name such as eu-west-1/],
+    ["AWS_ENDPOINT_URL", "localhost:4566", /http:\/\/ or https:\/\/ URL/],
+    ["AWS_ENDPOINT_URL_SSM", "ssm.local", /http:\/\/ or https:\/\/ URL/],
     ["CONFIG_FILE_DIR", "   ", /must not be empty/],
   ])("rejects %s=%j naming the variable, the value and what is allowed", (variable, value, allowed) => {
     // Act
@@ -134,6 +170,36 @@ describe("loadConfig", () => {
       ],
     ])("is %s → %s", (_name, env, expected) => {
       expect(loadConfig(env).awsEndpointOverridden).toBe(expected);
+    });
+  });
+
+  describe("awsRegion", () => {
+    it.each<[string, Record<string, string>, string | undefined]>([
+      ["AWS_REGION", { AWS_REGION: "eu-west-1" }, "eu-west-1"],
+      ["AWS_DEFAULT_REGION, which the JS SDK ignores", { AWS_DEFAULT_REGION: "eu-west-3" }, "eu-west-3"],
+      ["AWS_REGION over AWS_DEFAULT_REGION", { AWS_REGION: "us-east-1", AWS_DEFAULT_REGION: "eu-west-3" }, "us-east-1"],
+      ["AWS_DEFAULT_REGION when AWS_REGION is empty", { AWS_REGION: "", AWS_DEFAULT_REGION: "eu-west-3" }, "eu-west-3"],
+      ["a GovCloud region", { AWS_REGION: "us-gov-west-1" }, "us-gov-west-1"],
+      ["neither (the SDK's chain decides)", {}, undefined],
+    ])("comes from %s", (_name, env, expected) => {
+      expect(loadConfig(env).awsRegion).toBe(expected);
+    });
+  });
+
+  describe("awsEndpoints", () => {
+    it("lists the endpoint variables that are set, for the startup log line", () => {
+      const config = loadConfig({
+        AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
+        AWS_ENDPOINT_URL_ECS: "https://ecs.vpce.example",
+        AWS_ENDPOINT_URL_SSM: "",
+        AWS_ENDPOINT_URL_S3: "http://elsewhere",
+      });
+
+      expect(config.awsEndpoints).toEqual({ AWS_ENDPOINT_URL: "http://127.0.0.1:4566", AWS_ENDPOINT_URL_ECS: "https://ecs.vpce.example" });
+    });
+
+    it("is empty, and not validated, when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true", () => {
+      expect(loadConfig({ AWS_ENDPOINT_URL: "localhost:4566", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" }).awsEndpoints).toEqual({});
     });
   });
 
@@ -185,6 +251,28 @@ describe("helpText", () => {
 
   it("points at the SDK's own variables for region, credentials and endpoints", () => {
     expect(text).toMatch(/AWS_REGION/);
+    expect(text).toMatch(/AWS_DEFAULT_REGION/);
     expect(text).toMatch(/AWS_ENDPOINT_URL/);
+  });
+
+  it("says durations take seconds or Prometheus' duration syntax", () => {
+    expect(text).toMatch(/seconds.*30s, 5m, 1h30m, 500ms, 1d/s);
+  });
+
+  it.each<[string, string]>([
+    ["CONFIG_RELOAD_FREQUENCY", "1ms to 1d"],
+    ["TAG_REFRESH_INTERVAL", "0s to 1d"],
+    ["HEALTH_REFRESH_INTERVAL", "0s to 1d"],
+    ["AWS_CALL_TIMEOUT", "100ms to 5m"],
+  ])("gives %s's range as durations (%s), the same bounds its error names", (name, range) => {
+    const line = text.split("\n").find((candidate) => candidate.trimStart().startsWith(`${name} `));
+    const [from, to] = range.split(" to ");
+
+    expect(line).toContain(range);
+    expect(configError({ [name]: "nope" }).allowed).toContain(`between ${from} and ${to}`);
+  });
+
+  it("mentions --version", () => {
+    expect(text).toContain("--version");
   });
 });

@@ -1,11 +1,18 @@
 import { createServer, type Server } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { HealthState } from "../runtime/health.js";
+
+/** What /healthz and /ready read; HealthState implements it. */
+export interface HealthView {
+  alive(): boolean;
+  readonly ready: boolean;
+  /** When present, its `reason` is the one-line body of a 503, so a probe's output says why. */
+  describe?(): { readonly alive: boolean; readonly ready: boolean; readonly reason?: string };
+}
 
 export interface HttpDeps {
   readonly registry: Registry;
-  readonly health: HealthState;
+  readonly health: HealthView;
   /** The published targets file content, served as-is for http_sd_configs. */
   readonly targets: () => string | undefined;
   readonly logger: Logger;
@@ -33,14 +40,14 @@ export function createHttpServer(deps: HttpDeps): Server {
           },
         );
         return;
-      case "/healthz":
-        return deps.health.alive()
-          ? send(200, "text/plain; charset=utf-8", "ok\n")
-          : send(503, "text/plain; charset=utf-8", "refresh loop stopped or stuck\n");
-      case "/ready":
-        return deps.health.ready
-          ? send(200, "text/plain; charset=utf-8", "ready\n")
-          : send(503, "text/plain; charset=utf-8", "no complete discovery yet\n");
+      case "/healthz": {
+        const { alive, reason } = healthOf(deps.health);
+        return alive ? send(200, "text/plain; charset=utf-8", "ok\n") : send(503, "text/plain; charset=utf-8", oneLine(reason ?? "refresh loop stopped or stuck"));
+      }
+      case "/ready": {
+        const { ready, reason } = healthOf(deps.health);
+        return ready ? send(200, "text/plain; charset=utf-8", "ready\n") : send(503, "text/plain; charset=utf-8", oneLine(reason ?? "no complete discovery yet"));
+      }
       case "/prometheus-targets":
       case "/targets":
         return send(200, "application/json", deps.targets() ?? "[]\n");
@@ -50,4 +57,13 @@ export function createHttpServer(deps: HttpDeps): Server {
         return send(404, "text/plain; charset=utf-8", "not found\n");
     }
   });
+}
+
+function healthOf(health: HealthView): { alive: boolean; ready: boolean; reason?: string | undefined } {
+  return health.describe ? health.describe() : { alive: health.alive(), ready: health.ready };
+}
+
+/** The body of a 503 is one newline-terminated line, whatever describe() returned: curl and probe logs show it whole. */
+function oneLine(text: string): string {
+  return `${text.replace(/\s*\n\s*/g, " ").trim()}\n`;
 }

@@ -1,5 +1,5 @@
 import { ListNamespacesCommand, ServiceDiscoveryServiceException } from "@aws-sdk/client-servicediscovery";
-import { GetParameterCommand, InternalServerError, ThrottlingException } from "@aws-sdk/client-ssm";
+import { AccessDeniedException, GetParameterCommand, InternalServerError, ThrottlingException } from "@aws-sdk/client-ssm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Faults } from "../../dev/emulator/control/faults.js";
 import { type Emulator, startEmulator } from "../../dev/emulator/index.js";
@@ -21,6 +21,10 @@ afterAll(async () => {
 });
 
 const getParameter = (client = ssmClient(emu)) => client.send(new GetParameterCommand({ Name: "p" }));
+/** A call bounded the way the sidecar bounds its calls, so a hung answer ends the test quickly. */
+const boundedGetParameter = (timeoutMs = 300) =>
+  ssmClient(emu).send(new GetParameterCommand({ Name: "p" }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+const listNamespaces = () => cloudMapClient(emu).send(new ListNamespacesCommand({}));
 
 /** true = the call succeeded, false = it failed with the injected error. */
 async function outcomes(n: number, call: () => Promise<unknown>): Promise<boolean[]> {
@@ -98,6 +102,136 @@ describe("fault injection", () => {
   });
 });
 
+
+describe("fault kinds (what the SDK client sees)", () => {
+  it("hang: the call never answers; the client's own bound ends it", async () => {
+    // Prepare
+    emu.faults.set("GetParameter", { errorCount: 1, kind: "hang" });
+    const started = performance.now();
+    // Act
+    const error = await rejection(boundedGetParameter(300));
+    // Assess
+    expect(error.name).toBe("AbortError");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect((await getParameter()).Parameter?.Value).toBe("v");
+    expect(emu.faults.injectedCounts()).toMatchObject({ hang: 1 });
+  });
+
+  it("hang: close() ends a held call instead of waiting for it", async () => {
+    // Prepare
+    const own = await startEmulator({ topology: { parameters: { p: "v" } } });
+    own.faults.setAll({ errorRate: 1, kind: "hang" });
+    const pending = rejection(ssmClient(own).send(new GetParameterCommand({ Name: "p" })));
+    await waitUntil(() => own.calls.get("GetParameter") === 1);
+    // Act
+    const started = performance.now();
+    await own.close();
+    // Assess
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect((await pending as NodeJS.ErrnoException).code).toBe("ECONNRESET");
+  });
+
+  it("reset: the connection is reset without an answer (ECONNRESET)", async () => {
+    emu.faults.set("ListNamespaces", { errorCount: 1, kind: "reset" });
+    const error = await rejection(listNamespaces());
+    expect((error as NodeJS.ErrnoException).code).toBe("ECONNRESET");
+    expect((await listNamespaces()).Namespaces).toBeDefined();
+  });
+
+  it("empty: a 200 with an empty body, which the SDK turns into an output with every field absent", async () => {
+    emu.faults.set("ListNamespaces", { errorCount: 1, kind: "empty" });
+    emu.faults.set("GetParameter", { errorCount: 1, kind: "empty" });
+    const namespaces = await listNamespaces();
+    const parameter = await getParameter();
+    expect(namespaces.$metadata.httpStatusCode).toBe(200);
+    expect(namespaces.Namespaces).toBeUndefined();
+    expect(parameter.Parameter).toBeUndefined();
+  });
+
+  it("truncated: a 200 with the real body cut short, which the SDK cannot deserialize", async () => {
+    emu.faults.set("ListNamespaces", { errorCount: 3, kind: "truncated" });
+    const errors = [await rejection(listNamespaces()), await rejection(listNamespaces()), await rejection(listNamespaces())];
+    for (const error of errors) {
+      expect(error.name).toBe("SyntaxError");
+      expect((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(200);
+    }
+    expect((await listNamespaces()).Namespaces?.length).toBeGreaterThan(0);
+  });
+
+  it("latency spike: a seeded share of calls is delayed beyond the client's bound", async () => {
+    emu.faults.set("GetParameter", { spikeRate: 1, spikeMs: 5_000 });
+    const error = await rejection(boundedGetParameter(200));
+    emu.faults.set("GetParameter", { spikeRate: 0, spikeMs: 5_000 });
+    const answered = await boundedGetParameter(2_000);
+    expect(error.name).toBe("AbortError");
+    expect(answered.Parameter?.Value).toBe("v");
+    expect(emu.faults.injectedCounts()).toMatchObject({ spike: 1 });
+  });
+
+  it("ExpiredTokenException (400) and AccessDeniedException (403) reach the SDK under their own names", async () => {
+    emu.faults.set("GetParameter", { errorCount: 1, error: "ExpiredTokenException" });
+    emu.faults.set("ListNamespaces", { errorCount: 1, error: "AccessDeniedException", status: 403 });
+    const expired = await rejection(getParameter(ssmClient(emu, 3)));
+    const denied = await rejection(listNamespaces());
+    emu.faults.set("GetParameter", { errorCount: 1, error: "AccessDeniedException", status: 403 });
+    const ssmDenied = await rejection(getParameter());
+    expect(expired.name).toBe("ExpiredTokenException");
+    expect(expired).toMatchObject({ $fault: "client", $metadata: { httpStatusCode: 400, attempts: 1 } });
+    expect(denied.name).toBe("AccessDeniedException");
+    expect(denied).toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    expect(ssmDenied).toBeInstanceOf(AccessDeniedException);
+  });
+
+  it("counts injected faults by kind, errors by their code", async () => {
+    emu.faults.resetInjectedCounts();
+    emu.faults.set("GetParameter", { errorCount: 2, error: "InternalFailure" });
+    emu.faults.set("ListNamespaces", { errorCount: 1, kind: "empty" });
+    await outcomes(3, () => getParameter());
+    await listNamespaces();
+    expect(emu.faults.injectedCounts()).toEqual({ InternalFailure: 2, empty: 1 });
+  });
+});
+
+describe("control API over HTTP", () => {
+  const control = (method: string, path: string, body?: unknown) =>
+    fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+  it("sets a fault for one operation, reports what was injected, and clears it", async () => {
+    // Prepare
+    emu.faults.resetInjectedCounts();
+    // Act
+    const set = await control("POST", "faults", { operation: "GetParameter", spec: { errorCount: 1, kind: "reset" } });
+    const failed = await rejection(getParameter());
+    const report = await (await control("GET", "faults")).json();
+    await control("POST", "faults", { spec: { errorRate: 1, error: "ExpiredTokenException" } });
+    const cleared = await control("DELETE", "faults");
+    // Assess
+    expect(set.status).toBe(200);
+    expect((failed as NodeJS.ErrnoException).code).toBe("ECONNRESET");
+    expect(report).toMatchObject({ injected: { reset: 1 }, calls: { GetParameter: 1 } });
+    expect(cleared.status).toBe(200);
+    expect((await getParameter()).Parameter?.Value).toBe("v");
+  });
+
+  it("refuses a malformed fault with 400 and names the problem", async () => {
+    const response = await control("POST", "faults", { spec: { errorRate: 2, kind: "explode" } });
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as { error: string };
+    expect(error).toContain("errorRate");
+    expect(error).toContain("kind");
+    expect((await control("POST", "faults", "not an object")).status).toBe(400);
+    expect((await control("GET", "nothing-here")).status).toBe(404);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe("Faults (unit)", () => {
   it("never fails at errorRate 0 and always at errorRate 1", () => {
     const faults = new Faults(1);
@@ -111,6 +245,33 @@ describe("Faults (unit)", () => {
     const faults = new Faults();
     expect(() => faults.set("Op", { errorRate: 2 })).toThrow(RangeError);
     expect(() => faults.set("Op", { errorCount: -1 })).toThrow(RangeError);
+    expect(() => faults.set("Op", { spikeRate: -0.1 })).toThrow(RangeError);
+    expect(() => faults.set("Op", { spikeMs: -1 })).toThrow(RangeError);
+    expect(() => faults.set("Op", { kind: "explode" as "hang" })).toThrow(RangeError);
+    expect(() => faults.set("Op", { status: 42 })).toThrow(RangeError);
+  });
+
+  it("draws failures, spikes and truncation points from the seed: same seed, same sequence", () => {
+    const sequence = (seed: number) => {
+      const faults = new Faults(seed);
+      faults.set("Op", { errorRate: 0.5, kind: "truncated", spikeRate: 0.3, spikeMs: 1_000 });
+      return Array.from({ length: 40 }, () => faults.decide("Op")).map((d) => [d.kind, d.latencyMs, d.keepFraction]);
+    };
+    const first = sequence(9);
+    expect(sequence(9)).toEqual(first);
+    expect(sequence(10)).not.toEqual(first);
+    expect(new Set(first.map(([kind]) => kind))).toEqual(new Set(["truncated", undefined]));
+    expect(new Set(first.map(([, latency]) => latency))).toEqual(new Set([0, 1_000]));
+    for (const [kind, , keep] of first) if (kind === "truncated") expect(keep).toBeGreaterThanOrEqual(0);
+  });
+
+  it("keeps the failure sequence of a spec without spikes unchanged (no extra draws)", () => {
+    const plain = new Faults(3);
+    const withKind = new Faults(3);
+    plain.set("Op", { errorRate: 0.5 });
+    withKind.set("Op", { errorRate: 0.5, kind: "reset" });
+    const failing = (faults: Faults) => Array.from({ length: 30 }, () => faults.decide("Op").kind !== undefined);
+    expect(failing(withKind)).toEqual(failing(plain));
   });
 });
 

@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Counter, Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createHttpServer } from "../../src/http/server.js";
+import { createHttpServer, type HealthView } from "../../src/http/server.js";
 import { HealthState } from "../../src/runtime/health.js";
 import { memoryLogger } from "../helpers/fixtures.js";
 
@@ -67,6 +67,91 @@ describe("createHttpServer", () => {
       // Assess
       expect(before.status).toBe(503);
       expect(after.status).toBe(200);
+    });
+  });
+
+  describe("503 bodies say why, in one line", () => {
+    /** A server over a health view; closed by the caller. */
+    async function serve(view: HealthView): Promise<{ url: string; close: () => Promise<void> }> {
+      const other = createHttpServer({ registry, health: view, targets: () => targets, logger: logged.logger });
+      other.listen(0, "127.0.0.1");
+      await once(other, "listening");
+      return {
+        url: `http://127.0.0.1:${(other.address() as AddressInfo).port}`,
+        close: () => new Promise((resolve) => other.close(() => resolve())),
+      };
+    }
+
+    it("uses the reason describe() gives, for /healthz and /ready", async () => {
+      // Prepare
+      const view: HealthView = {
+        alive: () => false,
+        ready: false,
+        describe: () => ({ alive: false, ready: false, reason: "no discovery cycle has finished for 400 s (bound 300 s)" }),
+      };
+      const other = await serve(view);
+
+      // Act
+      const healthz = await fetch(`${other.url}/healthz`);
+      const ready = await fetch(`${other.url}/ready`);
+      await other.close();
+
+      // Assess
+      expect(healthz.status).toBe(503);
+      expect(await healthz.text()).toBe("no discovery cycle has finished for 400 s (bound 300 s)\n");
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).toBe("no discovery cycle has finished for 400 s (bound 300 s)\n");
+    });
+
+    it("answers from describe() rather than alive() and ready when it exists", async () => {
+      // Prepare: describe() is the one answer; the plain members disagree on purpose.
+      const other = await serve({
+        alive: () => false,
+        ready: false,
+        describe: () => ({ alive: true, ready: false, reason: "no complete discovery yet: see the log" }),
+      });
+
+      // Act
+      const healthz = await fetch(`${other.url}/healthz`);
+      const ready = await fetch(`${other.url}/ready`);
+      await other.close();
+
+      // Assess
+      expect(healthz.status).toBe(200);
+      expect(await ready.text()).toBe("no complete discovery yet: see the log\n");
+    });
+
+    it("keeps a multi-line reason on one line", async () => {
+      const other = await serve({ alive: () => true, ready: false, describe: () => ({ alive: true, ready: false, reason: "first\n  second\n" }) });
+
+      const body = await (await fetch(`${other.url}/ready`)).text();
+      await other.close();
+
+      expect(body).toBe("first second\n");
+    });
+
+    it("falls back to the fixed bodies when describe() gives no reason, or there is no describe()", async () => {
+      // Prepare
+      const withoutReason = await serve({ alive: () => false, ready: false, describe: () => ({ alive: false, ready: false }) });
+      const plain = await serve({ alive: () => false, ready: false });
+
+      // Act
+      const bodies = await Promise.all(
+        [withoutReason, plain].flatMap((other) => ["/healthz", "/ready"].map(async (path) => (await fetch(`${other.url}${path}`)).text())),
+      );
+      await Promise.all([withoutReason.close(), plain.close()]);
+
+      // Assess
+      expect(bodies).toEqual(["refresh loop stopped or stuck\n", "no complete discovery yet\n", "refresh loop stopped or stuck\n", "no complete discovery yet\n"]);
+    });
+
+    it("says why with the real HealthState once its loop has stopped", async () => {
+      health.loopStopped();
+
+      const response = await fetch(`${base}/healthz`);
+
+      expect(response.status).toBe(503);
+      expect((await response.text()).split("\n")).toHaveLength(2);
     });
   });
 
