@@ -118,7 +118,11 @@ export function loadConfig(env: Env): Config {
   const endpoints = endpointsFromEnvironment(env);
   config.awsEndpoints = endpoints;
   config.awsEndpointOverridden = Boolean(endpoints.AWS_ENDPOINT_URL || endpoints.AWS_ENDPOINT_URL_SERVICEDISCOVERY);
-  config.awsRetryMode = env.AWS_RETRY_MODE || "adaptive";
+  // Not "adaptive": after a burst of throttling its client-side rate limiter can fall to 0.5
+  // requests/s, calls then wait in it past AWS_CALL_TIMEOUT, no answer ever comes back to raise the
+  // rate again, and discovery stays stuck until a restart (found by `npm run soak`, RELIABILITY.md).
+  // Standard mode retries with backoff and a retry quota; every first attempt is still sent.
+  config.awsRetryMode = env.AWS_RETRY_MODE || "standard";
   config.awsRegion = regionFromEnvironment(env);
   return config as Config;
 }
@@ -179,7 +183,7 @@ export function helpText(): string {
     "AWS region, credentials and endpoints come from the AWS SDK's own chain: AWS_REGION (else AWS_DEFAULT_REGION,",
     "else the AWS_PROFILE's region; startup fails when there is none), the ECS task role, AWS_ENDPOINT_URL and its",
     "per-service variants (AWS_ENDPOINT_URL_SERVICEDISCOVERY, _SSM, _ECS), AWS_MAX_ATTEMPTS, AWS_RETRY_MODE",
-    "(default here: adaptive).",
+    "(default here: standard; adaptive's client-side rate limiter can stall discovery after throttling).",
   );
   return lines.join("\n");
 }

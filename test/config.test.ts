@@ -29,7 +29,7 @@ describe("loadConfig", () => {
       ECS_DROP_STOPPED_TASKS: false,
       AWS_CALL_TIMEOUT: 10,
       awsEndpointOverridden: false,
-      awsRetryMode: "adaptive",
+      awsRetryMode: "standard",
       awsRegion: undefined,
       awsEndpoints: {},
     });

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cloudMapOperations } from "./cloudmap/handlers.js";
 import { CallCounter } from "./control/calls.js";
+import { CONTROL_PREFIX, handleControl } from "./control/http.js";
 import { Faults } from "./control/faults.js";
 import { ecsOperations } from "./ecs/handlers.js";
 import { EmulatorState } from "./model/state.js";
@@ -113,7 +114,7 @@ interface RequestScope {
 async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestScope): Promise<void> {
   const started = performance.now();
   const body = await readBody(req);
-  if (req.method === "GET" && req.url === "/_emulator/health") return send(res, 200, { status: "ok" });
+  if (req.url?.startsWith(CONTROL_PREFIX)) return handleControl(req, res, body, scope);
 
   const target = parseTarget(header(req, "x-amz-target"));
   const service = target?.service;
@@ -133,24 +134,59 @@ async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestS
   }
 
   const fault = scope.faults.decide(operation);
+  // A delayed or hung request ends early when the client gives up (its socket closes) or the
+  // emulator closes, so a long soak does not pile up pending handlers.
+  const gone = requestGone(res, scope.signal);
   if (fault.latencyMs > 0) {
     try {
-      await sleep(fault.latencyMs, undefined, { signal: scope.signal });
+      await sleep(fault.latencyMs, undefined, { signal: gone });
     } catch {
-      return; // the emulator is closing; its sockets are being destroyed
+      return; // the client left, or the emulator is closing and destroying its sockets
     }
   }
+  if (fault.kind === "hang") return waitForAbort(gone);
+  if (fault.kind === "reset") return resetConnection(req);
+  if (fault.kind === "empty") return sendBytes(res, 200, Buffer.alloc(0));
+
   let status = 200;
+  let payload: object;
   try {
     if (fault.error !== undefined) throw fault.error;
     const input = new InputReader(parseJson(body), VALIDATION_ERROR[service]);
-    send(res, status, handler(input, scope.ctx));
+    payload = handler(input, scope.ctx);
   } catch (error) {
     if (!(error instanceof AwsServiceError)) throw error;
     status = error.status;
-    respondError(error);
+    payload = { __type: error.code, [messageKey(service)]: error.message };
   }
-  scope.logger.debug({ operation, status, ms: Math.round(performance.now() - started) }, "emulator request");
+  if (fault.kind === "truncated") sendBytes(res, status, truncate(jsonBytes(payload), fault.keepFraction));
+  else send(res, status, payload);
+  scope.logger.debug({ operation, status, fault: fault.kind, ms: Math.round(performance.now() - started) }, "emulator request");
+}
+
+/** Aborts when the emulator closes or the client's connection goes away before an answer. */
+function requestGone(res: ServerResponse, closing: AbortSignal): AbortSignal {
+  const clientGone = new AbortController();
+  res.once("close", () => clientGone.abort());
+  return AbortSignal.any([closing, clientGone.signal]);
+}
+
+function waitForAbort(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
+/** A TCP RST where the runtime offers it (the client sees ECONNRESET); a plain destroy otherwise. */
+function resetConnection(req: IncomingMessage): void {
+  const socket = req.socket as Socket & { resetAndDestroy?: () => void };
+  if (typeof socket.resetAndDestroy === "function") socket.resetAndDestroy();
+  else socket.destroy();
+}
+
+/** At least one byte and never the whole body: a strict prefix of a JSON object is never valid JSON. */
+function truncate(bytes: Buffer, keepFraction: number): Buffer {
+  if (bytes.length <= 1) return Buffer.alloc(0);
+  return bytes.subarray(0, 1 + Math.floor(keepFraction * (bytes.length - 1)));
 }
 
 function parseJson(body: string): Record<string, unknown> {
@@ -184,9 +220,16 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+function jsonBytes(payload: object): Buffer {
+  return Buffer.from(JSON.stringify(payload), "utf8");
+}
+
 function send(res: ServerResponse, status: number, payload: object): void {
+  sendBytes(res, status, jsonBytes(payload));
+}
+
+function sendBytes(res: ServerResponse, status: number, bytes: Buffer): void {
   if (res.destroyed) return;
-  const bytes = Buffer.from(JSON.stringify(payload), "utf8");
   res.writeHead(status, {
     "content-type": "application/x-amz-json-1.1",
     "content-length": bytes.length,
