@@ -29,7 +29,8 @@ export interface EstateResult {
   readonly services: number;
   readonly namespaces: number;
   readonly churn: { readonly replaced: number; readonly services: number };
-  readonly identical: { readonly steady: boolean; readonly churn: boolean; readonly sha256: string };
+  /** Absent when the naive baseline was not run for this estate. */
+  readonly identical?: { readonly steady: boolean; readonly churn: boolean; readonly sha256: string };
   readonly results: readonly StrategyResult[];
 }
 
@@ -121,7 +122,9 @@ export function detailLines(estates: readonly EstateResult[]): string {
   for (const estate of estates) {
     lines.push(
       `- **${estate.estate} instances** (${plural(estate.namespaces, "namespace")}, ${plural(estate.services, "service")}, ${plural(estate.instances, "ECS task")}; churn replaced ${plural(estate.churn.replaced, "instance")} in ${plural(estate.churn.services, "service")}). ` +
-        `Files identical: steady ${estate.identical.steady ? "yes" : "**NO**"}, after churn ${estate.identical.churn ? "yes" : "**NO**"} (sha256 ${estate.identical.sha256.slice(0, 12)}…).`,
+        (estate.identical
+          ? `Files identical: steady ${estate.identical.steady ? "yes" : "**NO**"}, after churn ${estate.identical.churn ? "yes" : "**NO**"} (sha256 ${estate.identical.sha256.slice(0, 12)}…).`
+          : "Naive baseline not run at this size (~80 s per cycle); file equality is shown on the smaller estates."),
     );
     for (const r of estate.results) {
       const spread = Math.min(...r.steadyTotals) === Math.max(...r.steadyTotals) ? "" : ` (steady totals ${r.steadyTotals.join(", ")})`;
@@ -139,28 +142,47 @@ export interface Verdict {
   readonly figure: string;
 }
 
-/** The issue's targets, judged on the 10,000-instance estate. */
+/** Issue 9's targets, judged on the 10,000-instance estate (or the largest one run). */
 export function verdicts(estate: EstateResult): Verdict[] {
   const sd = estate.results.find((r) => r.strategy === "cloudmap-sd");
   if (!sd) return [];
   const steady = total(sd.steadyCalls);
   const perNamespace = (steady - estate.services) / estate.namespaces;
+  const identical = estate.identical;
   return [
     {
       target: "steady cycle ≤ one AWS call per service + a handful (≤ 5) per namespace",
       met: steady <= estate.services + 5 * estate.namespaces,
       figure: `${int(steady)} calls = ${estate.services} services + ${one(perNamespace)} per namespace`,
     },
-    { target: "cold sync < 3 s", met: sd.coldMs < 3000, figure: `${int(sd.coldMs)} ms` },
-    { target: "cycle after 1 % churn < 1 s", met: sd.churnMs < 1000, figure: `${int(sd.churnMs)} ms, ${int(total(sd.churnCalls))} calls` },
-    { target: "peak RSS < 100 MB", met: sd.peakRssMb < 100, figure: `${one(sd.peakRssMb)} MB` },
-    { target: "CPU per steady cycle < 50 ms", met: sd.steadyCpuMs < 50, figure: `${one(sd.steadyCpuMs)} ms (median)` },
+    { target: "cold sync ≤ 2.5 s", met: sd.coldMs <= 2500, figure: `${int(sd.coldMs)} ms` },
+    { target: "cycle after 1 % spread churn ≤ 0.8 s", met: sd.churnMs <= 800, figure: `${int(sd.churnMs)} ms, ${int(total(sd.churnCalls))} calls` },
+    { target: "peak RSS ≤ 120 MB", met: sd.peakRssMb <= 120, figure: `${one(sd.peakRssMb)} MB` },
+    { target: "CPU per steady cycle ≤ 250 ms", met: sd.steadyCpuMs <= 250, figure: `${one(sd.steadyCpuMs)} ms (median)` },
     {
       target: "file identical to the naive baseline's",
-      met: estate.identical.steady && estate.identical.churn,
-      figure: `${int(sd.fileBytes / 1024)} KB, ${int(sd.targets)} targets, byte-equal ${estate.identical.steady && estate.identical.churn ? "before and after churn" : "NOT"}`,
+      met: identical !== undefined && identical.steady && identical.churn,
+      figure: identical
+        ? `${int(sd.fileBytes / 1024)} KB, ${int(sd.targets)} targets, byte-equal ${identical.steady && identical.churn ? "before and after churn" : "NOT"}`
+        : "not compared at this size",
     },
   ];
+}
+
+/** How cost grows with the estate: per 1,000 instances added between consecutive estates. */
+export function growthLines(estates: readonly EstateResult[]): string {
+  const lines = [
+    row(["from → to", "peak RSS MB / 1,000 instances", "cold sync ms / 1,000", "steady CPU ms / 1,000", "steady cycle ms / 1,000"]),
+    row(["---", "---:", "---:", "---:", "---:"]),
+  ];
+  for (let i = 1; i < estates.length; i++) {
+    const [a, b] = [estates[i - 1], estates[i]] as [EstateResult, EstateResult];
+    const [x, y] = [a.results.find((r) => r.strategy === "cloudmap-sd"), b.results.find((r) => r.strategy === "cloudmap-sd")];
+    if (!x || !y) continue;
+    const per = (delta: number) => one((delta * 1000) / (b.instances - a.instances));
+    lines.push(row([`${a.estate} → ${b.estate}`, per(y.peakRssMb - x.peakRssMb), per(y.coldMs - x.coldMs), per(y.steadyCpuMs - x.steadyCpuMs), per(y.steadyMs - x.steadyMs)]));
+  }
+  return lines.join("\n");
 }
 
 export function verdictLines(verdicts: readonly Verdict[]): string {

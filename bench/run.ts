@@ -4,7 +4,7 @@
  *   --write   also record the run in BENCHMARKS.md
  *   --profile write a V8 CPU profile of every measured cycle to ./.tmp-bench-profiles (git-ignored)
  *   --verbose the children log warnings (pino JSON on stdout)
- *   --only=N  only the estate of N instances (100, 1000 or 10000)
+ *   --only=N  only the estate of N instances (100, 1000, 10000 or 50000; 50,000 runs cloudmap-sd alone)
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -19,6 +19,7 @@ import type { Command, CycleMeasurement, Reply, Strategy } from "./protocol.js";
 import {
   type Calls,
   detailLines,
+  growthLines,
   type EstateResult,
   median,
   replaceBlock,
@@ -153,7 +154,7 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
   const log = (message: string) => process.stderr.write(`[${estate.name}] ${message}\n`);
   try {
     const sd = await Child.start("cloudmap-sd", join(dir, "cloudmap-sd"), emulator.url);
-    const naive = await Child.start("naive", join(dir, "naive"), emulator.url);
+    const naive = estate.compare ? await Child.start("naive", join(dir, "naive"), emulator.url) : undefined;
 
     const sdCold = await cycle(sd, emulator, `${estate.name} cloudmap-sd cold sync`);
     log(`cloudmap-sd cold sync ${Math.round(sdCold.wallMs)} ms, ${sdCold.targets} targets, peak RSS ${Math.round(sdCold.maxRssMb)} MB`);
@@ -161,17 +162,20 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
     for (let i = 0; i < STEADY_CYCLES; i++) sdSteady.push(await cycle(sd, emulator, `${estate.name} cloudmap-sd steady cycle ${i + 1}`));
     const steadyRss = Math.round(sdSteady.at(-1)?.maxRssMb ?? 0);
     log(`cloudmap-sd steady cycles ${sdSteady.map((m) => Math.round(m.wallMs)).join(", ")} ms, CPU ${sdSteady.map((m) => Math.round(m.cpuMs)).join(", ")} ms, peak RSS ${steadyRss} MB`);
-    const naiveCold = await cycle(naive, emulator, `${estate.name} naive cold sync`);
-    log(`naive cold sync ${Math.round(naiveCold.wallMs)} ms, peak RSS ${Math.round(naiveCold.maxRssMb)} MB`);
-    const naiveSteady = await cycle(naive, emulator, `${estate.name} naive steady cycle`);
-    const before = await sameFiles(sd.filePath, naive.filePath);
+    const naiveCold = naive && (await cycle(naive, emulator, `${estate.name} naive cold sync`));
+    if (naiveCold) log(`naive cold sync ${Math.round(naiveCold.wallMs)} ms, peak RSS ${Math.round(naiveCold.maxRssMb)} MB`);
+    const naiveSteady = naive && (await cycle(naive, emulator, `${estate.name} naive steady cycle`));
+    const before = naive && (await sameFiles(sd.filePath, naive.filePath));
 
     const churn = mutator.churn(CHURN);
     const sdChurn = await cycle(sd, emulator, `${estate.name} cloudmap-sd churn cycle`);
-    const naiveChurn = await cycle(naive, emulator, `${estate.name} naive churn cycle`);
-    const after = await sameFiles(sd.filePath, naive.filePath);
-    log(`churn: cloudmap-sd ${Math.round(sdChurn.wallMs)} ms, naive ${Math.round(naiveChurn.wallMs)} ms; files identical: ${before.same} / ${after.same}`);
-    await naive.exit();
+    const naiveChurn = naive && (await cycle(naive, emulator, `${estate.name} naive churn cycle`));
+    const after = naive && (await sameFiles(sd.filePath, naive.filePath));
+    log(
+      `churn: cloudmap-sd ${Math.round(sdChurn.wallMs)} ms` +
+        (naiveChurn ? `, naive ${Math.round(naiveChurn.wallMs)} ms; files identical: ${before?.same} / ${after?.same}` : ""),
+    );
+    await naive?.exit();
 
     // Change → file: the sidecar's real loop at a 1 s interval; each sample is one change at a random moment.
     await sd.request({ type: "loop-start", intervalMs: LOOP_INTERVAL_MS }, "loop-started");
@@ -204,7 +208,7 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
       fileBytes: sdChurn.fileBytes,
       targets: sdChurn.targets,
     };
-    const naiveResult: StrategyResult = {
+    const naiveResult: StrategyResult | undefined = naiveCold && naiveSteady && naiveChurn && {
       strategy: "naive",
       coldMs: naiveCold.wallMs,
       coldCalls: naiveCold.calls,
@@ -225,8 +229,8 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
       services: estate.namespaces * estate.servicesPerNamespace,
       namespaces: estate.namespaces,
       churn,
-      identical: { steady: before.same, churn: after.same, sha256: after.sha256 },
-      results: [sdResult, naiveResult],
+      ...(before && after ? { identical: { steady: before.same, churn: after.same, sha256: after.sha256 } } : {}),
+      results: naiveResult ? [sdResult, naiveResult] : [sdResult],
     };
   } finally {
     await emulator.close();
@@ -244,7 +248,7 @@ async function main(): Promise<void> {
 
   const cpu = cpus();
   const command = QUICK ? "npm run bench -- --quick" : "npm run bench";
-  const largest = results.at(-1) as EstateResult;
+  const largest = results.find((r) => r.instances === 10_000) ?? (results.at(-1) as EstateResult);
   const header = [
     `Run ${new Date().toISOString().slice(0, 10)} · ${cpu[0]?.model.trim() ?? "unknown CPU"} · ${cpu.length} cores · Node ${process.version} · \`${command}\` · ${LATENCY_MS} ms emulated latency per call · measuring took ${seconds.toFixed(0)} s (after the build)`,
   ].join("\n");
@@ -253,6 +257,7 @@ async function main(): Promise<void> {
     "",
     resultsTable(results),
     "",
+    ...(results.length > 1 ? ["Growth (cloudmap-sd):", "", growthLines(results), ""] : []),
     "Calls by operation (counted by the emulator):",
     "",
     detailLines(results),
@@ -272,7 +277,7 @@ async function main(): Promise<void> {
     await writeFile(path, replaceBlock(document, output));
     process.stderr.write(`recorded in ${path}\n`);
   }
-  const mismatch = results.some((r) => !r.identical.steady || !r.identical.churn);
+  const mismatch = results.some((r) => r.identical !== undefined && (!r.identical.steady || !r.identical.churn));
   if (mismatch) {
     process.stderr.write("FAIL: the cloudmap-sd file differs from the naive baseline's\n");
     process.exitCode = 1;
