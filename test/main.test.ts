@@ -1,7 +1,7 @@
 // The built sidecar as a process: what a user (or ECS) sees when starting it.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,6 +11,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { start } from "../src/main.js";
 import { TEST_CREDENTIALS } from "./helpers/aws-fixtures.js";
+import { built } from "./helpers/built.js";
 import { tempDirs } from "./helpers/fixtures.js";
 import { hang, loopbackEndpoint, useLoopbackEndpoint } from "./helpers/loopback.js";
 
@@ -33,15 +34,6 @@ const SETTINGS = [
   "ECS_DROP_STOPPED_TASKS",
 ];
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 interface Sidecar {
   readonly child: ChildProcess;
   stdout(): string;
@@ -57,16 +49,8 @@ describe("cloudmap-sd (built)", () => {
 
   beforeAll(() => {
     // `npm test` builds first; this keeps `npx vitest run test/main.test.ts` honest on its own.
-    if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newestMtime(join(ROOT, "src"))) {
-      try {
-        execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT, stdio: "ignore" });
-      } catch {
-        // Type errors elsewhere in the project still emit JavaScript; the existence check below decides.
-      }
-    }
-    expect(existsSync(MAIN)).toBe(true);
-    // A whole-project tsc takes well over the default hook timeout on a busy machine.
-  }, 180_000);
+    built("dist/src/main.js");
+  }, 60_000);
 
   afterEach(async () => {
     for (const child of started.splice(0)) {

@@ -1,3 +1,4 @@
+import { type Chunks, chunksFrom } from "./file-content.js";
 import type { TargetGroup } from "./model.js";
 
 /**
@@ -17,7 +18,58 @@ export function renderGroupLine(group: TargetGroup): string {
   return JSON.stringify({ targets: group.targets, labels });
 }
 
+// The frame around the lines, in one place for both renderings.
+const EMPTY = "[]\n";
+const OPEN = "[\n";
+const SEPARATOR = ",\n";
+const CLOSE = "\n]\n";
+
 /** The file around already rendered group lines. */
 export function renderLines(lines: readonly string[]): string {
-  return lines.length === 0 ? "[]\n" : `[\n${lines.join(",\n")}\n]\n`;
+  return lines.length === 0 ? EMPTY : `${OPEN}${lines.join(SEPARATOR)}${CLOSE}`;
+}
+
+const EMPTY_BYTES = Buffer.from(EMPTY);
+const OPEN_BYTES = Buffer.from(OPEN);
+const SEPARATOR_BYTES = Buffer.from(SEPARATOR);
+const CLOSE_BYTES = Buffer.from(CLOSE);
+
+/**
+ * The same bytes as renderLines, as chunks: the lines themselves between shared frame chunks,
+ * never copied into one string or buffer (see Chunks).
+ */
+export function frameLines(lines: readonly Uint8Array[]): Chunks {
+  if (lines.length === 0) return chunksFrom([EMPTY_BYTES]);
+  const chunks: Uint8Array[] = new Array(2 * lines.length + 1);
+  chunks[0] = OPEN_BYTES;
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0) chunks[2 * i] = SEPARATOR_BYTES;
+    chunks[2 * i + 1] = lines[i] as Uint8Array;
+  }
+  chunks[2 * lines.length] = CLOSE_BYTES;
+  return chunksFrom(chunks);
+}
+
+/**
+ * Encodes rendered lines as UTF-8 into one allocation, one view per line. One buffer per service
+ * is freed whole when the service changes; small buffers from Node's shared pool would let one
+ * surviving line keep a whole pool slab alive. Unpooled, a service's lines are also never sharing
+ * memory with anything else.
+ */
+export function encodeLines(lines: readonly string[]): Uint8Array[] {
+  let total = 0;
+  const lengths = lines.map((line) => {
+    const length = Buffer.byteLength(line, "utf8");
+    total += length;
+    return length;
+  });
+  const bytes = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  return lines.map((line, i) => {
+    const length = lengths[i] as number;
+    bytes.write(line, offset, length, "utf8");
+    const view = bytes.subarray(offset, offset + length);
+    offset += length;
+    return view;
+  });
 }

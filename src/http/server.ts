@@ -1,6 +1,7 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { asChunks, type FileContent } from "../core/file-content.js";
 
 /** What /healthz and /ready read; HealthState implements it. */
 export interface HealthView {
@@ -14,7 +15,7 @@ export interface HttpDeps {
   readonly registry: Registry;
   readonly health: HealthView;
   /** The published targets file content, served as-is for http_sd_configs. */
-  readonly targets: () => string | undefined;
+  readonly targets: () => FileContent | undefined;
   readonly logger: Logger;
 }
 
@@ -50,12 +51,59 @@ export function createHttpServer(deps: HttpDeps): Server {
       }
       case "/prometheus-targets":
       case "/targets":
-        return send(200, "application/json", deps.targets() ?? "[]\n");
+        return sendContent(response, request.method === "HEAD", deps.targets() ?? "[]\n");
       case "/":
         return send(200, "text/plain; charset=utf-8", "cloudmap-sd: /metrics /healthz /ready /prometheus-targets\n");
       default:
         return send(404, "text/plain; charset=utf-8", "not found\n");
     }
+  });
+}
+
+/** Bytes sent between two checks of the socket's buffer: bounds what one response queues. */
+const STREAM_BATCH_BYTES = 256 * 1024;
+
+/**
+ * The targets file, streamed chunk by chunk (it is ~20 MB at 10,000 instances and never exists as
+ * one string or buffer): batches are corked into few writes, and a slow reader is waited for
+ * rather than buffered. The content is immutable, so a publish meanwhile does not change what
+ * this response sends.
+ */
+function sendContent(response: ServerResponse, head: boolean, content: FileContent): void {
+  const { chunks, byteLength } = asChunks(content);
+  response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store", "content-length": byteLength });
+  if (head) {
+    response.end();
+    return;
+  }
+  void (async () => {
+    let batch = 0;
+    response.cork();
+    for (const chunk of chunks) {
+      if (response.destroyed) return;
+      const flowing = response.write(chunk);
+      batch += chunk.length;
+      if (batch < STREAM_BATCH_BYTES) continue;
+      batch = 0;
+      response.uncork();
+      if (!flowing) await drained(response);
+      response.cork();
+    }
+    response.uncork();
+    response.end();
+  })();
+}
+
+/** Resolves on 'drain', or on 'close' when the client went away (then the loop above stops). */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off("drain", done);
+      response.off("close", done);
+      resolve();
+    };
+    response.on("drain", done);
+    response.on("close", done);
   });
 }
 

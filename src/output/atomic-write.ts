@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as nodeFs from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { type Chunks, type FileContent, isChunks } from "../core/file-content.js";
 
 /** The facts of a file that change when it is replaced or rewritten; compared by stat only (no read). */
 export interface FileFacts {
@@ -63,7 +64,7 @@ export interface WriteOptions {
  * temp file's handle (not by path, so a replacement right after the rename is not mistaken for ours;
  * and without ctime, which the rename itself changes).
  */
-export async function writeFileAtomic(path: string, content: string | Uint8Array, options: WriteOptions = {}): Promise<FileFacts> {
+export async function writeFileAtomic(path: string, content: FileContent, options: WriteOptions = {}): Promise<FileFacts> {
   const { signal, fs = nodeFileSystem } = options;
   throwIfAborted(path, signal);
   const directory = dirname(path);
@@ -121,17 +122,24 @@ function throwIfAborted(path: string, signal: AbortSignal | undefined): void {
 }
 
 /**
- * The content as chunks of at most WRITE_CHUNK_BYTES. A string is encoded chunk by chunk into one
- * reused buffer rather than copied whole into a Buffer first (a 20 MB file would double). encodeInto
- * never splits a character, and slice() of a long string is a view, not a copy.
+ * The content as pieces of at most WRITE_CHUNK_BYTES, through one reused buffer: a 20 MB file is
+ * never copied whole (a string into a Buffer first, or chunks concatenated). A yielded piece is
+ * valid until the next one is asked for.
  */
-function* chunksOf(content: string | Uint8Array): Generator<Uint8Array> {
-  if (typeof content !== "string") {
-    for (let offset = 0; offset < content.length; offset += WRITE_CHUNK_BYTES) {
-      yield content.subarray(offset, offset + WRITE_CHUNK_BYTES);
-    }
-    return;
+function chunksOf(content: FileContent): Iterable<Uint8Array> {
+  if (typeof content === "string") return encodedPieces(content);
+  if (isChunks(content)) return packedPieces(content);
+  return slicedPieces(content);
+}
+
+function* slicedPieces(content: Uint8Array): Generator<Uint8Array> {
+  for (let offset = 0; offset < content.length; offset += WRITE_CHUNK_BYTES) {
+    yield content.subarray(offset, offset + WRITE_CHUNK_BYTES);
   }
+}
+
+/** encodeInto never splits a character, and slice() of a long string is a view, not a copy. */
+function* encodedPieces(content: string): Generator<Uint8Array> {
   const encoder = new TextEncoder();
   const buffer = new Uint8Array(Math.min(WRITE_CHUNK_BYTES, Math.max(4, content.length * 3)));
   for (let read = 0; read < content.length; ) {
@@ -139,6 +147,26 @@ function* chunksOf(content: string | Uint8Array): Generator<Uint8Array> {
     read += encoded.read;
     yield buffer.subarray(0, encoded.written);
   }
+}
+
+/** Small chunks (one rendered line each) are gathered so that one write(2) carries up to a full buffer. */
+function* packedPieces(content: Chunks): Generator<Uint8Array> {
+  if (content.byteLength === 0) return;
+  const buffer = new Uint8Array(Math.min(WRITE_CHUNK_BYTES, content.byteLength));
+  let filled = 0;
+  for (const chunk of content.chunks) {
+    for (let offset = 0; offset < chunk.length; ) {
+      const length = Math.min(chunk.length - offset, buffer.length - filled);
+      buffer.set(length === chunk.length ? chunk : chunk.subarray(offset, offset + length), filled);
+      filled += length;
+      offset += length;
+      if (filled === buffer.length) {
+        yield buffer;
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield buffer.subarray(0, filled);
 }
 
 /** write(2) may write less than asked (a signal, a full pipe); loop until the chunk is on disk. */

@@ -1,3 +1,4 @@
+import { type FileContent, sameBytes } from "../core/file-content.js";
 import { TargetsWriteError } from "../errors.js";
 import { type FileFacts, type FileHandleLike, type FileSystem, isAbortError, nodeFileSystem, removeStaleTempFiles, writeFileAtomic } from "./atomic-write.js";
 
@@ -17,13 +18,11 @@ export interface RestoreEvent {
   readonly held: boolean;
 }
 
-export interface PublishedFileOptions<C> {
+export interface PublishedFileOptions {
   /** Injected in tests; node:fs/promises by default. */
   readonly fs?: FileSystem;
   /** Called after the file was restored on disk; for a log line or a metric. */
   readonly onRestore?: (event: RestoreEvent) => void;
-  /** How the existing file's bytes become content at open(); UTF-8 text by default. */
-  readonly decode?: (bytes: Buffer) => C;
 }
 
 export interface PublishOptions {
@@ -39,9 +38,10 @@ export interface PublishOptions {
  * only when its bytes change, so Prometheus' watcher does not fire for nothing. The disk is
  * shared: each publish also stats the file (never reads it: it can be tens of MB) and writes it
  * again when it was deleted or replaced, since file_sd drops every target of a vanished file.
+ * Content is kept as published (text, bytes or chunks; see Chunks) and compared by bytes.
  */
-export class PublishedFile<C extends string | Buffer = string> {
-  private current: C | undefined;
+export class PublishedFile {
+  private current: FileContent | undefined;
   /** What the file on disk looked like after our last write (or at open); undefined with `current`. */
   private facts: FileFacts | undefined;
   private holding = false;
@@ -51,13 +51,16 @@ export class PublishedFile<C extends string | Buffer = string> {
 
   constructor(
     readonly path: string,
-    private readonly options: PublishedFileOptions<C> = {},
+    private readonly options: PublishedFileOptions = {},
   ) {
     this.fs = options.fs ?? nodeFileSystem;
   }
 
-  /** The content on disk as far as this process knows (what http_sd serves). */
-  get content(): C | undefined {
+  /**
+   * The content on disk as far as this process knows (what http_sd serves): as last published,
+   * or the existing file's bytes (a Buffer) while it is held. Never mutated: it can be streamed.
+   */
+  get content(): FileContent | undefined {
     return this.current;
   }
 
@@ -71,7 +74,7 @@ export class PublishedFile<C extends string | Buffer = string> {
    * until a complete discovery replaces it, so a restart during an AWS outage does not wipe the
    * targets; with no file, `initial` is written so Prometheus starts cleanly.
    */
-  async open(initial?: C): Promise<"existing" | "created" | "absent"> {
+  async open(initial?: FileContent): Promise<"existing" | "created" | "absent"> {
     let existing: { bytes: Buffer; facts: FileFacts } | undefined;
     try {
       this.removedTemps = await removeStaleTempFiles(this.path, this.fs);
@@ -80,8 +83,7 @@ export class PublishedFile<C extends string | Buffer = string> {
       throw new TargetsWriteError(this.path, { cause: error });
     }
     if (existing) {
-      const decode = this.options.decode ?? ((bytes: Buffer) => bytes.toString("utf8") as C);
-      this.current = decode(existing.bytes);
+      this.current = existing.bytes;
       this.facts = existing.facts;
       this.holding = true;
       return "existing";
@@ -95,19 +97,22 @@ export class PublishedFile<C extends string | Buffer = string> {
    * Publishes are queued, so `content` and the recorded disk facts always describe the last
    * write that reached the disk, even when two publishes overlap.
    */
-  publish(content: C, options: PublishOptions): Promise<PublishOutcome> {
+  publish(content: FileContent, options: PublishOptions): Promise<PublishOutcome> {
     const run = this.queue.then(() => this.publishNow(content, options));
     // The queue only orders publishes; each caller gets its own outcome or error through `run`.
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async publishNow(content: C, options: PublishOptions): Promise<PublishOutcome> {
+  private async publishNow(content: FileContent, options: PublishOptions): Promise<PublishOutcome> {
     if (this.holding && !options.complete && !options.force) {
       await this.restoreIfGone(options.signal);
       return "held";
     }
-    if (this.current !== undefined && sameContent(content, this.current)) {
+    if (this.current !== undefined && sameBytes(content, this.current)) {
+      // The same bytes: keep the newer object, so the next steady cycle compares identities only
+      // and the older copy (the file read at open, a previous build) can be freed.
+      this.current = content;
       const restored = await this.restoreIfGone(options.signal);
       if (options.complete) this.holding = false;
       return restored ? "restored" : "unchanged";
@@ -140,7 +145,7 @@ export class PublishedFile<C extends string | Buffer = string> {
   }
 
   /** `current` and `facts` change only once the new file has been renamed into place. */
-  private async write(content: C, signal: AbortSignal | undefined): Promise<void> {
+  private async write(content: FileContent, signal: AbortSignal | undefined): Promise<void> {
     let facts: FileFacts;
     try {
       facts = await writeFileAtomic(this.path, content, { signal, fs: this.fs });
@@ -172,11 +177,4 @@ export class PublishedFile<C extends string | Buffer = string> {
 
 function sameFacts(a: FileFacts, b: FileFacts): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
-}
-
-function sameContent(a: string | Buffer, b: string | Buffer): boolean {
-  if (typeof a === "string" && typeof b === "string") return a === b;
-  const left = typeof a === "string" ? Buffer.from(a) : a;
-  const right = typeof b === "string" ? Buffer.from(b) : b;
-  return left.equals(right);
 }

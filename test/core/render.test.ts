@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { EcsTaskDefinition, ServiceSnapshot, TargetGroup } from "../../src/core/model.js";
-import { renderTargetGroups } from "../../src/core/render.js";
+import { textOf } from "../../src/core/file-content.js";
+import { encodeLines, frameLines, renderGroupLine, renderLines, renderTargetGroups } from "../../src/core/render.js";
 import { buildTargetGroups } from "../../src/core/target-groups.js";
 
 describe("renderTargetGroups", () => {
@@ -65,6 +66,40 @@ describe("renderTargetGroups", () => {
     const tricky: TargetGroup[] = [{ targets: ["10.0.1.5:80"], labels: { __meta_cloudmap_tag_note: 'quote " backslash \\ newline \n tab \t ünï' } }];
 
     expect(JSON.parse(renderTargetGroups(tricky))).toEqual(tricky);
+  });
+});
+
+describe("frameLines (the file as chunks)", () => {
+  const lines = [
+    '{"targets":["10.0.1.5:8080"],"labels":{"a":"ünï 😀 \\uFF01"}}',
+    '{"targets":["10.0.1.6:9779"],"labels":{}}',
+    '{"targets":["[::1]:80"],"labels":{"b":"x"}}',
+  ];
+
+  it.each([0, 1, 3])("gives the bytes of renderLines, in more than one chunk, for %i lines", (count) => {
+    // Act
+    const content = frameLines(encodeLines(lines.slice(0, count)));
+
+    // Assess
+    const expected = Buffer.from(renderLines(lines.slice(0, count)), "utf8");
+    expect(Buffer.concat(content.chunks).equals(expected)).toBe(true);
+    expect(content.byteLength).toBe(expected.length);
+    if (count > 0) expect(content.chunks.length).toBe(2 * count + 1);
+  });
+
+  it("encodes a service's lines as views of one buffer, each exactly its line", () => {
+    const encoded = encodeLines(lines);
+
+    expect(encoded.map((line) => Buffer.from(line).toString("utf8"))).toEqual(lines);
+    expect(new Set(encoded.map((line) => line.buffer)).size).toBe(1);
+  });
+
+  it("renders the golden estate to the same bytes as the string rendering", () => {
+    const { groups } = buildTargetGroups(goldenEstate(), { dropStoppedTasks: true });
+
+    const content = frameLines(encodeLines(groups.map(renderGroupLine)));
+
+    expect(textOf(content)).toBe(readFileSync(new URL("./__golden__/ecs-services.json", import.meta.url), "utf8"));
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { textOf } from "../../src/core/file-content.js";
 import { renderTargetGroups } from "../../src/core/render.js";
 import { buildTargetGroups } from "../../src/core/target-groups.js";
 import { TargetSetBuilder } from "../../src/core/target-set.js";
@@ -31,7 +32,8 @@ describe("TargetSetBuilder", () => {
     const set = new TargetSetBuilder().build(shuffled(snapshots, 7));
 
     // Assess
-    expect(set.content).toBe(expected);
+    expect(textOf(set.content)).toBe(expected);
+    expect(set.content.byteLength).toBe(Buffer.byteLength(expected));
     expect(set.targets).toHaveLength(5);
     expect(set.targets.map((t) => t.namespace).sort()).toEqual(["connect", dns.name, dns.name, dns.name, dns.name].sort());
     expect(set.skips.map((s) => s.reason)).toEqual(["invalid_metrics_port"]);
@@ -57,9 +59,9 @@ describe("TargetSetBuilder", () => {
     const set = builder.build(changed);
 
     // Assess
-    expect(set.content).toBe(renderTargetGroups(buildTargetGroups(changed).groups));
-    expect(set.content).toContain("10.0.0.9:80");
-    expect(set.content).not.toContain('"taskid":"t1"');
+    expect(textOf(set.content)).toBe(renderTargetGroups(buildTargetGroups(changed).groups));
+    expect(textOf(set.content)).toContain("10.0.0.9:80");
+    expect(textOf(set.content)).not.toContain('"taskid":"t1"');
   });
 
   it("reuses the work of unchanged services: a mutated-in-place snapshot is not rebuilt", () => {
@@ -73,7 +75,7 @@ describe("TargetSetBuilder", () => {
     const second = builder.build([...snapshots.slice(1), snapshots[0] as (typeof snapshots)[number]]);
 
     expect(second).not.toBe(first);
-    expect(second.content).toBe(first.content);
+    expect(textOf(second.content)).toBe(textOf(first.content));
   });
 
   it("passes its build options on: with dropStoppedTasks a stopping task is left out, as buildTargetGroups does", () => {
@@ -90,11 +92,51 @@ describe("TargetSetBuilder", () => {
     const keeping = new TargetSetBuilder().build(snapshots);
 
     // Assess
-    expect(dropping.content).toBe(renderTargetGroups(buildTargetGroups(snapshots, { dropStoppedTasks: true }).groups));
-    expect(dropping.content).not.toContain("10.0.0.1:");
+    expect(textOf(dropping.content)).toBe(renderTargetGroups(buildTargetGroups(snapshots, { dropStoppedTasks: true }).groups));
+    expect(textOf(dropping.content)).not.toContain("10.0.0.1:");
     expect(dropping.targets).toHaveLength(1);
     expect(dropping.skips.map((skip) => skip.reason)).toEqual(["ecs_task_stopped"]);
     expect(keeping.targets).toHaveLength(2);
     expect(keeping.skips).toEqual([]);
+  });
+
+  it("orders two groups with the same target key as the canonical rendering does (by the line as text, not as UTF-8 bytes)", () => {
+    // Prepare: one address under two instance ids that differ in a character UTF-16 and UTF-8 order
+    // differently: U+FF01 sorts after the surrogates of U+1F600 as text, before it as bytes.
+    const snapshots = [snapshot({ instances: [instance("task-\uFF01"), instance("task-\u{1F600}")] })];
+    const expected = renderTargetGroups(buildTargetGroups(snapshots).groups);
+
+    // Act
+    const set = new TargetSetBuilder().build(snapshots);
+
+    // Assess
+    expect(expected.indexOf("\u{1F600}")).toBeLessThan(expected.indexOf("\uFF01"));
+    expect(textOf(set.content)).toBe(expected);
+  });
+
+  it("keeps the content as chunks that share the lines of unchanged services, never as one string", () => {
+    // Prepare
+    const builder = new TargetSetBuilder();
+    const snapshots = estate();
+    const first = builder.build(snapshots);
+    const changed = [...snapshots];
+    changed[0] = snapshot({ serviceName: "web", instances: [instance("t9", { AWS_INSTANCE_IPV4: "10.0.0.9" })] });
+
+    // Act
+    const second = builder.build(changed);
+
+    // Assess: the orders and api lines are the very same bytes (not re-rendered), and so are their chunks.
+    const linesOf = (set: typeof first) => new Set(set.targets.map((t) => t.line));
+    const reused = [...linesOf(second)].filter((line) => linesOf(first).has(line));
+    expect(reused).toHaveLength(3);
+    for (const line of reused) expect(second.content.chunks).toContain(line);
+    expect(second.content.chunks.length).toBe(2 * second.targets.length + 1);
+  });
+
+  it("renders an estate with no targets as the canonical empty file", () => {
+    const set = new TargetSetBuilder().build([]);
+
+    expect(textOf(set.content)).toBe(renderTargetGroups([]));
+    expect(set.content.byteLength).toBe(3);
   });
 });

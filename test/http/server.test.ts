@@ -1,8 +1,10 @@
 import { once } from "node:events";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { Counter, Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FileContent, textOf } from "../../src/core/file-content.js";
+import { encodeLines, frameLines, renderLines } from "../../src/core/render.js";
 import { createHttpServer, type HealthView } from "../../src/http/server.js";
 import { HealthState } from "../../src/runtime/health.js";
 import { memoryLogger } from "../helpers/fixtures.js";
@@ -14,7 +16,7 @@ let base: string;
 let clock: number;
 let health: HealthState;
 let registry: Registry;
-let targets: string | undefined;
+let targets: FileContent | undefined;
 let logged: ReturnType<typeof memoryLogger>;
 
 beforeEach(async () => {
@@ -169,6 +171,49 @@ describe("createHttpServer", () => {
       targets = "[]\n";
 
       expect(await (await fetch(`${base}/prometheus-targets`)).text()).toBe("[]\n");
+    });
+
+    it("streams chunked content (the targets file) as the same bytes as its text rendering, with its length", async () => {
+      // Prepare: ~4 MB in 2 chunks per line, with multi-byte characters.
+      const lines = Array.from({ length: 20_000 }, (_, i) => `{"targets":["10.0.${i >> 8}.${i & 255}:8080"],"labels":{"note":"ünï 😀 ${"x".repeat(150)}"}}`);
+      targets = frameLines(encodeLines(lines));
+      const expected = Buffer.from(renderLines(lines), "utf8");
+
+      // Act
+      const response = await fetch(`${base}/prometheus-targets`);
+
+      // Assess
+      expect(response.headers.get("content-length")).toBe(String(expected.length));
+      expect(Buffer.from(await response.arrayBuffer()).equals(expected)).toBe(true);
+    });
+
+    it("answers HEAD for chunked content with its length and no body", async () => {
+      targets = frameLines(encodeLines(['{"targets":["10.0.1.5:8080"],"labels":{}}']));
+
+      const response = await fetch(`${base}/prometheus-targets`, { method: "HEAD" });
+
+      expect(response.headers.get("content-length")).toBe(String(Buffer.byteLength(textOf(targets))));
+      expect(await response.text()).toBe("");
+    });
+
+    it("stops streaming to a client that goes away, and keeps serving others", async () => {
+      // Prepare: more than the socket buffers hold, so the stream waits on the client.
+      const lines = Array.from({ length: 50_000 }, (_, i) => `{"targets":["10.1.${i >> 8}.${i & 255}:8080"],"labels":{"pad":"${"p".repeat(200)}"}}`);
+      targets = frameLines(encodeLines(lines));
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, "127.0.0.1");
+      await once(socket, "connect");
+      socket.write("GET /prometheus-targets HTTP/1.1\r\nHost: x\r\n\r\n");
+
+      // Act
+      await once(socket, "data");
+      socket.destroy();
+      targets = TARGETS;
+      const response = await fetch(`${base}/prometheus-targets`);
+
+      // Assess
+      expect(await response.text()).toBe(TARGETS);
+      expect(logged.lines().filter((line) => line.level === "error")).toEqual([]);
     });
 
     it("serves an empty list before anything was published", async () => {

@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { textOf } from "../../src/core/file-content.js";
 import { type Emulator, startEmulator, syntheticTopology } from "../../dev/emulator/index.js";
 import { waitFor } from "../../dev/processes.js";
 import { ManualClock } from "../../src/clock.js";
@@ -117,7 +118,7 @@ describe("cloudmap-sd against the emulator with the real SDK clients", () => {
       expect(group.labels.__meta_ecs_launch_type).toBe("FARGATE");
     }
     expect(subject.health.ready).toBe(true);
-    expect(subject.targetsFile.content).toBe(await readFile(targetsPath(), "utf8"));
+    expect(textOf(subject.targetsFile.content ?? "")).toBe(await readFile(targetsPath(), "utf8"));
   });
 
   it("start() runs the cycles itself and serves what it published over HTTP", async () => {
@@ -198,7 +199,7 @@ describe("cloudmap-sd against the emulator with the real SDK clients", () => {
     for (const report of held) expect(report).toMatchObject({ outcome: "failure", file: "held" });
     expect(await readFile(targetsPath(), "utf8")).toBe(previous);
     expect(subject.health.ready).toBe(false);
-    expect(subject.targetsFile.content).toBe(previous);
+    expect(textOf(subject.targetsFile.content ?? "")).toBe(previous);
     expect(await metric(subject, 'cloudmap_sd_file_writes_total{file="targets",outcome="held"}')).toEqual([expect.stringMatching(/ 2$/)]);
 
     // Act: the outage ends.

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chunksFrom } from "../../src/core/file-content.js";
 import {
   AbortError,
   isTempNameOf,
@@ -250,6 +251,28 @@ describe("writeFileAtomic", () => {
 
       expect((await readFile(path)).equals(content)).toBe(true);
       expect(calls.filter((call) => call.op === "write")).toHaveLength(3);
+    });
+
+    it("writes chunks through full buffers, splitting a chunk larger than one, byte-exact", async () => {
+      // Prepare: small chunks around one of 1.5 buffers, and empty ones.
+      const path = join(dir, "ecs-services.json");
+      const parts = [Buffer.from("[\n"), Buffer.alloc(0), Buffer.alloc(WRITE_CHUNK_BYTES * 1.5, "b"), Buffer.from(",\n"), Buffer.alloc(WRITE_CHUNK_BYTES, "c"), Buffer.from("\n]\n")];
+      const { fs, calls } = recordingFs();
+
+      // Act
+      await writeFileAtomic(path, chunksFrom(parts), { fs });
+
+      // Assess
+      expect((await readFile(path)).equals(Buffer.concat(parts))).toBe(true);
+      expect(calls.filter((call) => call.op === "write")).toHaveLength(3);
+    });
+
+    it("writes an empty file for empty chunked content", async () => {
+      const path = join(dir, "ecs-services.json");
+
+      await writeFileAtomic(path, chunksFrom([]));
+
+      expect(await readFile(path, "utf8")).toBe("");
     });
 
     it("writes an empty file for empty content", async () => {

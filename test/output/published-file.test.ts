@@ -2,6 +2,7 @@ import { access, mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile }
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TargetsWriteError } from "../../src/errors.js";
+import { type Chunks, chunksFrom, textOf } from "../../src/core/file-content.js";
 import { AbortError, WRITE_CHUNK_BYTES } from "../../src/output/atomic-write.js";
 import { PublishedFile, type RestoreEvent } from "../../src/output/published-file.js";
 import { tempDirs } from "../helpers/fixtures.js";
@@ -69,7 +70,8 @@ describe("PublishedFile", () => {
 
       // Assess
       expect(state).toBe("existing");
-      expect(file.content).toBe(OLD);
+      expect(Buffer.isBuffer(file.content)).toBe(true);
+      expect(textOf(file.content as Buffer)).toBe(OLD);
       expect(await readFile(path, "utf8")).toBe(OLD);
       expect(await identity(path)).toEqual(before);
     });
@@ -345,7 +347,7 @@ describe("PublishedFile", () => {
       expect(events).toEqual([{ path, reason: "missing", held: true }]);
       expect(stillHeld).toBe("held");
       expect(await readFile(path, "utf8")).toBe(OLD);
-      expect(file.content).toBe(OLD);
+      expect(textOf(file.content as Buffer)).toBe(OLD);
       expect(await file.publish(NEW, { complete: true })).toBe("written");
     });
 
@@ -491,7 +493,7 @@ describe("PublishedFile", () => {
     it("publishes Buffers: compared by bytes, the existing file read as bytes", async () => {
       // Prepare
       await writeFile(path, OLD);
-      const file = new PublishedFile<Buffer>(path, { decode: (bytes) => bytes });
+      const file = new PublishedFile(path);
       await file.open();
 
       // Act
@@ -503,6 +505,98 @@ describe("PublishedFile", () => {
       expect(changed).toBe("written");
       expect(await readFile(path, "utf8")).toBe(NEW);
       expect(Buffer.isBuffer(file.content)).toBe(true);
+    });
+  });
+
+  describe("publish: chunked content (the targets file)", () => {
+    /** `text` cut into chunks of `size` bytes, each a fresh copy (no chunk shared with another call). */
+    function chunked(text: string, size: number): Chunks {
+      const bytes = Buffer.from(text, "utf8");
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) chunks.push(Buffer.from(bytes.subarray(at, at + size)));
+      return chunksFrom(chunks);
+    }
+
+    it("writes the chunks' bytes, and the same bytes cut differently are unchanged (no write)", async () => {
+      // Prepare
+      const { fs, calls } = recordingFs();
+      const file = new PublishedFile(path, { fs });
+      await file.open("[]\n");
+
+      // Act
+      const written = await file.publish(chunked(NEW, 7), { complete: true });
+      calls.length = 0;
+      const recut = chunked(NEW, 5);
+      const same = await file.publish(recut, { complete: true });
+      const asText = await file.publish(NEW, { complete: true });
+
+      // Assess
+      expect(written).toBe("written");
+      expect(await readFile(path, "utf8")).toBe(NEW);
+      expect([same, asText]).toEqual(["unchanged", "unchanged"]);
+      expect(calls.map((call) => call.op)).toEqual(["stat", "stat"]);
+    });
+
+    it("keeps the newest of equal contents, so the next unchanged publish compares identities only", async () => {
+      // Prepare: the file read at open is held as bytes until a complete publish equals it.
+      await writeFile(path, NEW);
+      const file = new PublishedFile(path);
+      await file.open();
+      const built = chunked(NEW, 3);
+
+      // Act
+      const outcome = await file.publish(built, { complete: true });
+
+      // Assess
+      expect(outcome).toBe("unchanged");
+      expect(file.content).toBe(built);
+    });
+
+    it("restores deleted chunked content with the same bytes", async () => {
+      // Prepare
+      const events: RestoreEvent[] = [];
+      const file = new PublishedFile(path, { onRestore: (event) => events.push(event) });
+      await file.open("[]\n");
+      const content = chunked(NEW, 4);
+      await file.publish(content, { complete: true });
+      await rm(path);
+
+      // Act
+      const outcome = await file.publish(content, { complete: true });
+
+      // Assess
+      expect(outcome).toBe("restored");
+      expect(events).toEqual([{ path, reason: "missing", held: false }]);
+      expect(await readFile(path, "utf8")).toBe(NEW);
+    });
+
+    it("writes many small chunks in a few full writes, and an abort between them leaves the file as it was", async () => {
+      // Prepare: ~2.5 write buffers of 40-byte chunks (rendered lines); abort at the second write.
+      const controller = new AbortController();
+      let writes = 0;
+      const { fs } = recordingFs((call) => {
+        if (call.op === "write" && ++writes === 2) controller.abort();
+      });
+      const file = new PublishedFile(path, { fs });
+      await file.open("[]\n");
+      const line = '{"targets":["10.0.1.5:8080"],"labels":{}}';
+      const lines = Array.from({ length: Math.ceil((2.5 * WRITE_CHUNK_BYTES) / (line.length + 2)) }, () => line);
+      const text = `[\n${lines.join(",\n")}\n]\n`;
+      const content = chunked(text, line.length + 2);
+      writes = 0;
+
+      // Act
+      const aborted = file.publish(content, { complete: true, signal: controller.signal });
+      await expect(aborted).rejects.toBeInstanceOf(AbortError);
+      const afterAbort = { content: file.content, disk: await readFile(path, "utf8"), dir: await readdir(join(path, "..")) };
+      writes = -1_000;
+      const written = await file.publish(content, { complete: true });
+
+      // Assess
+      expect(afterAbort).toEqual({ content: "[]\n", disk: "[]\n", dir: ["ecs-services.json"] });
+      expect(written).toBe("written");
+      expect(writes).toBe(-1_000 + 3);
+      expect(await readFile(path, "utf8")).toBe(text);
     });
   });
 });

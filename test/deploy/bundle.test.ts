@@ -1,0 +1,40 @@
+// build.mjs bundles each entry point into one file; these pin what bundling must not change
+// about how the modules inside behave, compared with one built file per module.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { built, ROOT } from "../helpers/built.js";
+
+const { version } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
+
+/** stdout of `node <file> --version`, with no AWS settings: a started sidecar would say so. */
+function versionRun(file: string): { stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [file, "--version"], {
+    env: { PATH: process.env["PATH"] ?? "" },
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+  return { stdout: run.stdout, stderr: run.stderr };
+}
+
+describe("bundled entry points", () => {
+  let sidecar: string;
+  let benchWorker: string;
+
+  beforeAll(() => {
+    sidecar = built("dist/src/main.js");
+    benchWorker = built("dist/bench/worker.js");
+  }, 60_000);
+
+  it("the sidecar runs its command line when started", () => {
+    expect(versionRun(sidecar).stdout).toBe(`cloudmap-sd ${version}\n`);
+  });
+
+  it("the bench worker contains src/main.ts but does not run the sidecar's command line", () => {
+    // src/main.ts runs main() only when its import.meta.url is the started file; inside the
+    // worker's bundle that URL must still be dist/src/main.js, not dist/bench/worker.js.
+    const { stdout, stderr } = versionRun(benchWorker);
+    expect(stdout + stderr).not.toContain(`cloudmap-sd ${version}`);
+  });
+});
