@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type Emulator, startEmulator } from "../dev/emulator/index.js";
+import { imageRuntimeFrom } from "./image-runtime.js";
 import { ESTATES, type Estate, EstateMutator, instancesOf, seededRandom, topologyOf } from "./estates.js";
 import type { Command, CycleMeasurement, Reply, Strategy } from "./protocol.js";
 import {
@@ -80,9 +81,11 @@ class Child {
     });
     if (VERBOSE) env.BENCH_LOG_LEVEL = "warn";
     if (PROFILE_DIR) env.BENCH_PROFILE_DIR = PROFILE_DIR;
-    // The image's V8 flags (see the Dockerfile), so the bench measures the process as it runs:
-    // small young generation, old space grown by 20 % per GC rather than up to 4x (no fixed cap).
-    const execArgv = ["--expose-gc", "--max-semi-space-size=2", "--heap-growing-percent=20"];
+    // The image's node flags and environment, read from the Dockerfile, so the bench measures the
+    // process as the image runs it (CONFIG_FILE_DIR and LISTEN_ADDRESS are the worker's own).
+    const image = imageRuntimeFrom(join(here, "../../Dockerfile"));
+    for (const [name, value] of Object.entries(image.env)) if (name !== "CONFIG_FILE_DIR" && name !== "LISTEN_ADDRESS") env[name] = value;
+    const execArgv = ["--expose-gc", ...image.nodeFlags];
     const child = fork(join(here, "worker.js"), [strategy, dir], { env, execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const ready = await new Promise<Reply>((resolve, reject) => {
       child.once("message", resolve);

@@ -17,39 +17,38 @@ export interface CallContext {
 /**
  * Runs one AWS call, counts it, and turns a failure into an AwsCallError that names the
  * operation and the part of the estate it was for. The call ends within `timeoutMs` whatever
- * happens below it: the SDK gets a signal that aborts the request in flight, and the race below
- * also covers what a signal cannot interrupt (the retry strategy's backoff sleep). `parent` is the
- * cycle's signal (shutdown or cycle deadline).
+ * happens below it (a hung attempt, the retry strategy's backoff sleep), and at once when `parent`
+ * (the cycle's signal: shutdown or cycle deadline) aborts.
+ *
+ * The send gets no abort signal: a per-call options object on the SDK's send() defeats its
+ * middleware cache, the largest share of a call's CPU (see createAwsClients). So the call is
+ * abandoned rather than cancelled: what the SDK still has in flight ends by itself, each attempt
+ * within the request handler's timeouts and all of them within maxAttempts of those, and stop
+ * destroys the clients' sockets. The concurrency slot a caller took for the call is free as soon
+ * as this returns.
  */
 export async function awsCall<T>(
   context: CallContext,
   operation: string,
   scope: CallScope,
-  send: (abortSignal: AbortSignal) => Promise<T>,
+  send: () => Promise<T>,
   parent?: AbortSignal,
 ): Promise<T> {
-  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let onParentAbort: (() => void) | undefined;
+  // Rejects with what ended the call early; the race below settles on whichever comes first.
   const stopped = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new CallTimeoutError(operation, context.timeoutMs);
-      controller.abort(error);
-      reject(error);
-    }, context.timeoutMs);
-    onParentAbort = () => {
-      controller.abort(parent?.reason);
-      reject(parent?.reason);
-    };
+    timer = setTimeout(() => reject(new CallTimeoutError(operation, context.timeoutMs)), context.timeoutMs);
+    onParentAbort = () => reject(parent?.reason);
     if (parent?.aborted) onParentAbort();
     else parent?.addEventListener("abort", onParentAbort, { once: true });
   });
   try {
-    const result = await Promise.race([send(controller.signal), stopped]);
+    // A call the cycle has already given up on is not sent at all.
+    const result = await Promise.race(parent?.aborted ? [stopped] : [send(), stopped]);
     context.recorder.record(operation, "success");
     return result;
-  } catch (error) {
-    const cause = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : error;
+  } catch (cause) {
     context.recorder.record(operation, errorCode(cause));
     throw new AwsCallError(operation, scope, { cause });
   } finally {

@@ -46,10 +46,9 @@ export class CloudMapApi {
           this.context,
           op,
           { namespace: name },
-          async (signal) => {
+          async () => {
             const page = await this.client.send(
               new ListNamespacesCommand({ NextToken, MaxResults: 100, Filters: [{ Name: "NAME", Values: [name], Condition: "EQ" }] }),
-              { abortSignal: signal },
             );
             const items = required(op, "Namespaces", page.Namespaces).map((summary) => ({
               id: required(op, "Namespaces[].Id", summary.Id),
@@ -76,14 +75,13 @@ export class CloudMapApi {
           this.context,
           op,
           { namespace: namespace.name },
-          async (signal) => {
+          async () => {
             const page = await this.client.send(
               new ListServicesCommand({
                 NextToken,
                 MaxResults: 100,
                 Filters: [{ Name: "NAMESPACE_ID", Values: [namespace.id], Condition: "EQ" }],
               }),
-              { abortSignal: signal },
             );
             const items = required(op, "Services", page.Services).map((summary) => ({
               id: required(op, "Services[].Id", summary.Id),
@@ -106,8 +104,8 @@ export class CloudMapApi {
       this.context,
       op,
       scopeOf(service),
-      async (signal) => {
-        const output = await this.client.send(new ListTagsForResourceCommand({ ResourceARN: service.arn }), { abortSignal: signal });
+      async () => {
+        const output = await this.client.send(new ListTagsForResourceCommand({ ResourceARN: service.arn }));
         const tags: Record<string, string> = {};
         // A resource without tags answers `Tags: []`; Key and Value are both required in a Tag.
         for (const tag of required(op, "Tags", output.Tags)) {
@@ -130,7 +128,7 @@ export class CloudMapApi {
       this.context,
       op,
       scopeOf(service),
-      async (signal) => {
+      async () => {
         const output = await this.client.send(
           new DiscoverInstancesCommand({
             NamespaceName: service.namespace.httpName,
@@ -138,7 +136,6 @@ export class CloudMapApi {
             MaxResults: DISCOVER_INSTANCES_MAX,
             HealthStatus: healthStatus,
           }),
-          { abortSignal: signal },
         );
         const instances = required(op, "Instances", output.Instances).map(
           (instance): Instance => ({
@@ -166,10 +163,9 @@ export class CloudMapApi {
       this.context,
       op,
       scopeOf(service),
-      async (signal) => {
+      async () => {
         const output = await this.client.send(
           new DiscoverInstancesRevisionCommand({ NamespaceName: service.namespace.httpName, ServiceName: service.name }),
-          { abortSignal: signal },
         );
         return required(op, "InstancesRevision", output.InstancesRevision);
       },

@@ -60,8 +60,8 @@ export class EcsApi {
         this.context,
         "DescribeTasks",
         { cluster },
-        async (signal) =>
-          readTasks(taskIds, await this.client.send(new DescribeTasksCommand({ cluster, tasks: [...taskIds], include: ["TAGS"] }), { abortSignal: signal })),
+        async () =>
+          readTasks(taskIds, await this.client.send(new DescribeTasksCommand({ cluster, tasks: [...taskIds], include: ["TAGS"] }))),
         abortSignal,
       );
     } catch (error) {
@@ -75,7 +75,7 @@ export class EcsApi {
       this.context,
       "DescribeTaskDefinition",
       { taskDefinition: arn },
-      async (signal) => readTaskDefinition(await this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), { abortSignal: signal })),
+      async () => readTaskDefinition(await this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))),
       abortSignal,
     );
   }

@@ -17,8 +17,8 @@ export async function readParameter(
       context,
       "GetParameter",
       { parameter: name },
-      async (signal) => {
-        const output = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal: signal });
+      async () => {
+        const output = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
         return required("GetParameter", "Parameter.Value", output.Parameter?.Value);
       },
       abortSignal,

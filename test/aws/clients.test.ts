@@ -1,10 +1,15 @@
 import { performance } from "node:perf_hooks";
-import { DiscoverInstancesCommand } from "@aws-sdk/client-servicediscovery";
+import { DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { DiscoverInstancesCommand, DiscoverInstancesRevisionCommand } from "@aws-sdk/client-servicediscovery";
+import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { awsCall, type CallRecorder } from "../../src/aws/call.js";
 import { attemptTimeoutMs, type AwsClients, createAwsClients, destroyAwsClients } from "../../src/aws/clients.js";
+import { CloudMapApi } from "../../src/aws/cloudmap.js";
+import { EcsApi } from "../../src/aws/ecs.js";
+import { readParameter } from "../../src/aws/ssm-parameter.js";
 import { AwsCallError, CallTimeoutError, CycleDeadlineError, failureKind } from "../../src/errors.js";
-import { REGION } from "../helpers/aws-fixtures.js";
+import { callContext, REGION } from "../helpers/aws-fixtures.js";
 import { answer, hang, type LoopbackEndpoint, loopbackEndpoint, stallMidBody, trickleHeaders, useLoopbackEndpoint } from "../helpers/loopback.js";
 
 const DISCOVER = "Route53AutoNaming_v20170314.DiscoverInstances";
@@ -52,7 +57,7 @@ describe("createAwsClients", () => {
       { recorder, timeoutMs },
       "DiscoverInstances",
       { namespace: "prod.local", service: "web" },
-      (abortSignal) => target.serviceDiscovery.send(new DiscoverInstancesCommand({ NamespaceName: "prod.local", ServiceName: "web" }), { abortSignal }),
+      () => target.serviceDiscovery.send(new DiscoverInstancesCommand({ NamespaceName: "prod.local", ServiceName: "web" })),
       parent,
     );
   }
@@ -209,8 +214,104 @@ describe("createAwsClients", () => {
       expect((error as AwsCallError).cause).toBe(reason);
       expect(failureKind(error)).toBe("timeout");
       expect(recorded).toEqual(["DiscoverInstances:CycleDeadlineError"]);
-      await request.closed; // the SDK abandoned the request in flight, not only the promise
       expect(endpoint.requests).toHaveLength(1);
+      // The SDK got no abort signal (it would defeat the middleware cache): the attempt it still
+      // has in flight ends at its own timeout or, as on stop, when the clients are destroyed.
+      destroyAwsClients(clients);
+      await request.closed;
+    });
+
+    it("opens no new connection for an abandoned call once the clients are destroyed, even mid-retry", async () => {
+      // Prepare: a call abandoned by its cycle, whose attempt is still in flight.
+      const timeoutMs = 60_000;
+      const attempts: string[] = [];
+      const { endpoint, clients } = await againstLoopback([hang], timeoutMs, attempts);
+      const cycle = new AbortController();
+      const call = discover(clients, timeoutMs, nowhere, cycle.signal).catch((e: unknown) => e);
+      const request = await endpoint.requestArrived(1);
+      cycle.abort(new Error("stopping"));
+      await call;
+
+      // Act: destroying the sockets fails the attempt; the SDK's retry strategy tries again.
+      let check: NodeJS.Timeout | undefined;
+      const secondAttempt = new Promise<void>((resolve) => {
+        check = setInterval(() => attempts.length >= 2 && resolve(), 10);
+      });
+      destroyAwsClients(clients);
+      await request.closed;
+      await Promise.race([secondAttempt, endpoint.requestArrived(2)]).finally(() => clearInterval(check));
+
+      // Assess: the retry failed at once, without reaching the endpoint, and was not retried.
+      expect(endpoint.requests).toHaveLength(1);
+      expect(attempts).toHaveLength(2);
+      expect(attempts[1]).toBe("DiscoverInstances:ClientDestroyedError");
+    });
+  });
+
+  describe("CPU per call", () => {
+    const cases = [
+      {
+        operation: "DiscoverInstancesRevision",
+        body: { InstancesRevision: 5 },
+        command: DiscoverInstancesRevisionCommand,
+        call: (target: AwsClients) =>
+          new CloudMapApi(target.serviceDiscovery, callContext()).revision({
+            id: "srv-1",
+            arn: "arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-1",
+            name: "web",
+            namespace: { id: "ns-1", name: "prod.local", type: "HTTP", httpName: "prod.local" },
+          }),
+      },
+      {
+        operation: "GetParameter",
+        body: { Parameter: { Name: "p", Type: "String", Value: "prod.local" } },
+        command: GetParameterCommand,
+        call: (target: AwsClients) => readParameter(target.ssm, callContext(), "p"),
+      },
+      {
+        operation: "DescribeTaskDefinition",
+        body: { taskDefinition: { taskDefinitionArn: "arn:td/web:1", family: "web", revision: 1, containerDefinitions: [] } },
+        command: DescribeTaskDefinitionCommand,
+        call: (target: AwsClients) => new EcsApi(target.ecs, callContext()).taskDefinition("arn:td/web:1"),
+      },
+    ];
+
+    it.each(cases)("resolves the SDK middleware stack of $operation once, however many calls send it", async ({ body, command, call }) => {
+      // Prepare
+      const resolved = vi.spyOn(command.prototype, "resolveMiddleware");
+      const { clients } = await againstLoopback([answer(body)], 5_000);
+
+      // Act
+      for (let i = 0; i < 3; i++) await call(clients);
+
+      // Assess
+      expect(resolved).toHaveBeenCalledTimes(1);
+      resolved.mockRestore();
+    });
+
+    it("leaves out the SDK's log middleware, which only feeds its no-op logger", () => {
+      clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: false });
+
+      for (const client of [clients.serviceDiscovery, clients.ssm, clients.ecs]) {
+        expect(client.config.logger.constructor.name).toBe("NoOpLogger");
+        expect(client.middlewareStack.identify().some((entry) => entry.startsWith("loggerMiddleware"))).toBe(false);
+      }
+    });
+
+    it("signs every attempt of a client with one long-lived signer", async () => {
+      // Prepare
+      const { endpoint, clients } = await againstLoopback([answer({ InstancesRevision: 5 })], 5_000);
+      const signer = await clients.serviceDiscovery.config.signer();
+      const sign = vi.spyOn(signer, "sign");
+
+      // Act
+      await cases[0]?.call(clients);
+      await cases[0]?.call(clients);
+
+      // Assess
+      expect(await clients.serviceDiscovery.config.signer()).toBe(signer);
+      expect(sign).toHaveBeenCalledTimes(2);
+      expect(endpoint.requests).toHaveLength(2);
     });
   });
 });
