@@ -1,7 +1,7 @@
 import type { LimitFunction } from "p-limit";
 import type { Clock } from "../clock.js";
 import { endpointsFromTags } from "../core/endpoints.js";
-import type { EcsTask, EcsTaskDefinition, ServiceSnapshot } from "../core/model.js";
+import type { EcsTask, EcsTaskDefinition, Instance, ServiceSnapshot } from "../core/model.js";
 import { RetrySchedule, type RetryScheduleOptions } from "../core/retry-schedule.js";
 import { Attribute } from "../core/target-groups.js";
 import { AwsCallError } from "../errors.js";
@@ -42,17 +42,8 @@ export interface EnrichResult {
   readonly pending: number;
 }
 
-interface TaskEntry {
-  /** null: ECS reported the task MISSING (stopped long ago, or not a task of this cluster). */
-  readonly task: EcsTask | null;
-  /** When to describe it again: a MISSING answer expires, a described task is kept while in Cloud Map. */
-  readonly recheckAt: number;
-}
-
-interface WantedTask {
-  readonly cluster: string;
-  readonly taskId: string;
-}
+/** Instances that are ECS tasks: cluster → their task ids (the instance ids themselves, no new strings). */
+type WantedTasks = ReadonlyMap<string, ReadonlySet<string>>;
 
 /** What one cycle's calls add up to. */
 interface Cycle {
@@ -74,16 +65,25 @@ interface Cycle {
  * then asked again.
  */
 export class EcsEnricher {
-  /** cluster + "/" + task id → what ECS said about it. */
-  private readonly tasks = new Map<string, TaskEntry>();
+  /**
+   * cluster → task id → the task ECS described: kept while the task is in Cloud Map. A task is in
+   * at most one of tasks and missingTasks. Keyed by cluster, then by the instance's own id string:
+   * with 10,000 tasks, "cluster/id" keys were ~0.6 MB of strings and {task, recheckAt} entries ~0.4 MB.
+   */
+  private readonly tasks = new ByCluster<EcsTask>();
+  /** cluster → task id → when to describe again a task ECS reported MISSING (stopped long ago, or not of this cluster). */
+  private readonly missingTasks = new ByCluster<number>();
   private readonly definitions = new Map<string, EcsTaskDefinition>();
   /** cluster → when to ask again whether it exists. */
   private readonly clustersNotFound = new Map<string, number>();
   private readonly clusterRetries: RetrySchedule;
   private readonly definitionRetries: RetrySchedule;
   private readonly notFoundTtlMs: number;
-  /** Per input snapshot: the enriched snapshot and the cache entries it was made from. */
-  private readonly enriched = new WeakMap<ServiceSnapshot, { sources: unknown[]; result: ServiceSnapshot }>();
+  /**
+   * Per input snapshot: the enriched snapshot. Its own ecsTasks and ecsTaskDefinitions maps say
+   * which cache entries it was made from: no second list of them is kept.
+   */
+  private readonly enriched = new WeakMap<ServiceSnapshot, ServiceSnapshot>();
   /**
    * The last cycle, when it left nothing to do: the same input objects then give the same result
    * until a cached not-found answer is due to be re-checked. Saves walking every instance twice.
@@ -133,30 +133,31 @@ export class EcsEnricher {
 
   /** For tests and metrics: how many tasks and task definitions are cached. */
   cacheSizes(): { tasks: number; taskDefinitions: number } {
-    return { tasks: this.tasks.size, taskDefinitions: this.definitions.size };
+    return { tasks: this.tasks.size + this.missingTasks.size, taskDefinitions: this.definitions.size };
   }
 
-  private forgetUnwanted(wanted: ReadonlyMap<string, WantedTask>): void {
-    for (const key of this.tasks.keys()) if (!wanted.has(key)) this.tasks.delete(key);
-    const clusters = new Set([...wanted.values()].map((task) => task.cluster));
+  private forgetUnwanted(wanted: WantedTasks): void {
+    this.tasks.keepOnly(wanted);
+    this.missingTasks.keepOnly(wanted);
+    const clusters = new Set(wanted.keys());
     for (const cluster of this.clustersNotFound.keys()) if (!clusters.has(cluster)) this.clustersNotFound.delete(cluster);
     this.clusterRetries.forget(clusters);
   }
 
-  private async describeTasks(wanted: ReadonlyMap<string, WantedTask>, cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
+  private async describeTasks(wanted: WantedTasks, cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
     const byCluster = new Map<string, string[]>();
-    for (const [key, { cluster, taskId }] of wanted) {
-      if (!this.needsDescribing(key, cluster, cycle.now)) continue;
-      const ids = byCluster.get(cluster) ?? [];
-      ids.push(taskId);
-      byCluster.set(cluster, ids);
+    for (const [cluster, taskIds] of wanted) {
+      const ids: string[] = [];
+      for (const taskId of taskIds) if (this.needsDescribing(cluster, taskId, cycle.now)) ids.push(taskId);
+      if (ids.length > 0) byCluster.set(cluster, ids);
     }
     await Promise.all([...byCluster].map(([cluster, ids]) => this.describeCluster(cluster, ids, cycle, abortSignal)));
   }
 
-  private needsDescribing(key: string, cluster: string, now: number): boolean {
-    const entry = this.tasks.get(key);
-    if (entry !== undefined && now < entry.recheckAt) return false;
+  private needsDescribing(cluster: string, taskId: string, now: number): boolean {
+    if (this.tasks.get(cluster, taskId) !== undefined) return false;
+    const recheckAt = this.missingTasks.get(cluster, taskId);
+    if (recheckAt !== undefined && now < recheckAt) return false;
     const clusterRecheckAt = this.clustersNotFound.get(cluster);
     return clusterRecheckAt === undefined || now >= clusterRecheckAt;
   }
@@ -168,6 +169,8 @@ export class EcsEnricher {
       return;
     }
     let failed = false;
+    // Tasks of one cluster repeat the same cluster ARN, definition ARNs, group, tags: one copy each.
+    const shared: Shared = { strings: new Map(), tags: new Map() };
     const batches: string[][] = [];
     for (let i = 0; i < ids.length; i += DESCRIBE_TASKS_BATCH) batches.push(ids.slice(i, i + DESCRIBE_TASKS_BATCH));
     await Promise.all(
@@ -179,8 +182,14 @@ export class EcsEnricher {
             return;
           }
           this.clustersNotFound.delete(cluster);
-          for (const [id, task] of answer.tasks) this.tasks.set(`${cluster}/${id}`, { task, recheckAt: Number.POSITIVE_INFINITY });
-          for (const id of answer.missing) this.tasks.set(`${cluster}/${id}`, { task: null, recheckAt: cycle.now + this.notFoundTtlMs });
+          for (const [id, task] of answer.tasks) {
+            this.tasks.set(cluster, id, interned(task, shared));
+            this.missingTasks.delete(cluster, id);
+          }
+          for (const id of answer.missing) {
+            this.missingTasks.set(cluster, id, cycle.now + this.notFoundTtlMs);
+            this.tasks.delete(cluster, id);
+          }
           if (answer.failed.length > 0) {
             failed = true;
             cycle.errors.push(new AwsCallError("DescribeTasks", { cluster }, { cause: new EcsTaskFailuresError(answer.failed) }));
@@ -201,7 +210,7 @@ export class EcsEnricher {
     for (const snapshot of snapshots) {
       if (!usesDockerLabels(snapshot)) continue;
       for (const instance of snapshot.instances) {
-        const arn = this.tasks.get(`${instance.attributes[Attribute.cluster]}/${instance.id}`)?.task?.taskDefinitionArn;
+        const arn = this.taskOf(instance)?.taskDefinitionArn;
         if (arn) inUse.add(arn);
       }
     }
@@ -227,13 +236,14 @@ export class EcsEnricher {
     );
   }
 
-  private summary(wanted: ReadonlyMap<string, WantedTask>, inUse: ReadonlySet<string>, cycle: Cycle): Omit<EnrichResult, "snapshots"> {
+  private summary(wanted: WantedTasks, inUse: ReadonlySet<string>, cycle: Cycle): Omit<EnrichResult, "snapshots"> {
     let unknownTasks = 0;
     let pending = 0;
-    for (const [key, { cluster }] of wanted) {
-      const entry = this.tasks.get(key);
-      if (entry?.task === null) unknownTasks++;
-      else if (entry === undefined && !this.clustersNotFound.has(cluster)) pending++;
+    for (const [cluster, taskIds] of wanted) {
+      for (const taskId of taskIds) {
+        if (this.missingTasks.get(cluster, taskId) !== undefined) unknownTasks++;
+        else if (this.tasks.get(cluster, taskId) === undefined && !this.clustersNotFound.has(cluster)) pending++;
+      }
     }
     for (const arn of inUse) if (!this.definitions.has(arn)) pending++;
     return {
@@ -247,51 +257,154 @@ export class EcsEnricher {
   }
 
   /** The earliest time a cached not-found answer of a wanted task or cluster is to be asked again. */
-  private nextRecheck(wanted: ReadonlyMap<string, WantedTask>): number {
+  private nextRecheck(wanted: WantedTasks): number {
     let next = Math.min(...this.clustersNotFound.values());
-    for (const key of wanted.keys()) next = Math.min(next, this.tasks.get(key)?.recheckAt ?? Number.POSITIVE_INFINITY);
+    for (const [cluster, taskIds] of wanted) {
+      for (const taskId of taskIds) next = Math.min(next, this.missingTasks.get(cluster, taskId) ?? Number.POSITIVE_INFINITY);
+    }
     return next;
+  }
+
+  /** The described task of an instance, if it is one. */
+  private taskOf(instance: Instance): EcsTask | undefined {
+    const cluster = instance.attributes[Attribute.cluster];
+    return cluster ? this.tasks.get(cluster, instance.id) : undefined;
   }
 
   /** Returns the same object as last cycle when the service and its ECS facts are unchanged. */
   private enrichOne(snapshot: ServiceSnapshot): ServiceSnapshot {
     const dockerLabels = usesDockerLabels(snapshot);
-    const sources: unknown[] = [];
     const ecsTasks = new Map<string, EcsTask>();
     const ecsTaskDefinitions = new Map<string, EcsTaskDefinition>();
     for (const instance of snapshot.instances) {
-      const task = this.tasks.get(`${instance.attributes[Attribute.cluster]}/${instance.id}`)?.task;
-      sources.push(task);
+      const task = this.taskOf(instance);
       if (!task) continue;
       ecsTasks.set(instance.id, task);
       const definition = dockerLabels && task.taskDefinitionArn ? this.definitions.get(task.taskDefinitionArn) : undefined;
-      sources.push(definition);
       if (definition) ecsTaskDefinitions.set(definition.arn, definition);
     }
     const cached = this.enriched.get(snapshot);
-    if (cached && cached.sources.length === sources.length && cached.sources.every((source, i) => source === sources[i])) {
-      return cached.result;
-    }
+    if (cached && sameEntries(cached.ecsTasks, ecsTasks) && sameEntries(cached.ecsTaskDefinitions, ecsTaskDefinitions)) return cached;
     const result = { ...snapshot, ecsTasks, ...(dockerLabels ? { ecsTaskDefinitions } : {}) };
-    this.enriched.set(snapshot, { sources, result });
+    this.enriched.set(snapshot, result);
     return result;
   }
 }
 
-/** Instances that are ECS tasks (they carry ECS_CLUSTER_NAME), keyed by cluster + "/" + task id. */
-function wantedTasks(snapshots: readonly ServiceSnapshot[]): Map<string, WantedTask> {
-  const wanted = new Map<string, WantedTask>();
+/** Instances that are ECS tasks (they carry ECS_CLUSTER_NAME), by cluster. */
+function wantedTasks(snapshots: readonly ServiceSnapshot[]): WantedTasks {
+  const wanted = new Map<string, Set<string>>();
   for (const snapshot of snapshots) {
     for (const instance of snapshot.instances) {
       const cluster = instance.attributes[Attribute.cluster];
-      if (cluster) wanted.set(`${cluster}/${instance.id}`, { cluster, taskId: instance.id });
+      if (!cluster) continue;
+      const taskIds = wanted.get(cluster) ?? new Set<string>();
+      taskIds.add(instance.id);
+      wanted.set(cluster, taskIds);
     }
   }
   return wanted;
 }
 
+/** cluster → task id → V: what the enricher knows per task. */
+class ByCluster<V> {
+  private readonly clusters = new Map<string, Map<string, V>>();
+
+  get(cluster: string, taskId: string): V | undefined {
+    return this.clusters.get(cluster)?.get(taskId);
+  }
+
+  set(cluster: string, taskId: string, value: V): void {
+    let tasks = this.clusters.get(cluster);
+    if (tasks === undefined) {
+      tasks = new Map();
+      this.clusters.set(cluster, tasks);
+    }
+    tasks.set(taskId, value);
+  }
+
+  delete(cluster: string, taskId: string): void {
+    const tasks = this.clusters.get(cluster);
+    if (tasks === undefined) return;
+    tasks.delete(taskId);
+    if (tasks.size === 0) this.clusters.delete(cluster);
+  }
+
+  /** Forgets every task that is not wanted. */
+  keepOnly(wanted: WantedTasks): void {
+    for (const [cluster, tasks] of this.clusters) {
+      const taskIds = wanted.get(cluster);
+      for (const taskId of tasks.keys()) if (!taskIds?.has(taskId)) tasks.delete(taskId);
+      if (tasks.size === 0) this.clusters.delete(cluster);
+    }
+  }
+
+  get size(): number {
+    let size = 0;
+    for (const tasks of this.clusters.values()) size += tasks.size;
+    return size;
+  }
+}
+
+/** What the tasks of one DescribeTasks part share, one copy each; dropped with the part. */
+interface Shared {
+  readonly strings: Map<string, string>;
+  /** JSON of a tag record's entries → the record. */
+  readonly tags: Map<string, Readonly<Record<string, string>>>;
+}
+
+/**
+ * A copy of the task whose strings are shared with the other tasks of the same answer, in one
+ * fixed shape. Each task parsed from a response has its own copy of the cluster ARN, definition
+ * ARN, group...: at 10,000 tasks ~2 MB of duplicate strings kept for the tasks' lifetime. And the
+ * parsed object, built field by field, keeps most fields out of line (~0.8 MB more); one literal
+ * with every field keeps them in the object. An absent field becomes undefined: readers test the
+ * value, never the key. The type lists every field of EcsTask, so a new one cannot be dropped.
+ */
+function interned(task: EcsTask, shared: Shared): EcsTask {
+  const { strings } = shared;
+  const intern = <T extends string | undefined>(value: T): T => {
+    if (value === undefined) return value;
+    const known = strings.get(value);
+    if (known !== undefined) return known as T;
+    strings.set(value, value);
+    return value;
+  };
+  // Tasks of one service usually carry the same tags (propagated from the service): one record.
+  const entries = Object.entries(task.tags);
+  const tagsKey = JSON.stringify(entries);
+  let tags = shared.tags.get(tagsKey);
+  if (tags === undefined) {
+    const record: Record<string, string> = {};
+    for (const [name, value] of entries) record[intern(name)] = intern(value);
+    tags = record;
+    shared.tags.set(tagsKey, tags);
+  }
+  const copy: { readonly [K in keyof Required<EcsTask>]: EcsTask[K] } = {
+    taskArn: task.taskArn,
+    clusterArn: intern(task.clusterArn),
+    taskDefinitionArn: intern(task.taskDefinitionArn),
+    launchType: intern(task.launchType),
+    availabilityZone: intern(task.availabilityZone),
+    group: intern(task.group),
+    lastStatus: intern(task.lastStatus),
+    desiredStatus: intern(task.desiredStatus),
+    healthStatus: intern(task.healthStatus),
+    containerInstanceArn: intern(task.containerInstanceArn),
+    tags,
+  };
+  return copy;
+}
+
 function unenriched(snapshots: readonly ServiceSnapshot[]): EnrichResult {
   return { snapshots: [...snapshots], errors: [], enabled: false, missingClusters: [], unknownTasks: 0, backingOff: 0, pending: 0 };
+}
+
+/** The same keys with the very same values (absent: empty). */
+function sameEntries<V>(a: ReadonlyMap<string, V> | undefined, b: ReadonlyMap<string, V>): boolean {
+  if ((a?.size ?? 0) !== b.size) return false;
+  for (const [key, value] of b) if (a?.get(key) !== value) return false;
+  return true;
 }
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {

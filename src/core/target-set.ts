@@ -4,20 +4,26 @@ import type { ServiceSnapshot } from "./model.js";
 import { encodeLines, frameLines, renderGroupLine } from "./render.js";
 import { type BuildOptions, buildTargetGroups, type Skip, targetKey } from "./target-groups.js";
 
-/** One target group as the rest of the program needs it after building: rendered, keyed, counted. */
-export interface RenderedTarget {
-  /** Identity of the scrape endpoint (see targetKey), for diffs. */
-  readonly key: string;
-  /** The group's line of canonical JSON, UTF-8 (a view into its service's one buffer). */
-  readonly line: Uint8Array;
-  readonly namespace: string;
-}
-
 export interface TargetSet {
-  readonly targets: readonly RenderedTarget[];
+  /**
+   * Every target's key (see targetKey), in the file's order: for diffs. Per-target objects are not
+   * kept: at 10,000 targets they cost ~0.5 MB of heap for a key and a count.
+   */
+  readonly keys: readonly string[];
+  /** Targets per namespace (the namespace-name label, "" when absent), for the targets metric. */
+  readonly perNamespace: ReadonlyMap<string, number>;
   readonly skips: readonly Skip[];
   /** The canonical file content: byte-identical to renderTargetGroups(buildTargetGroups(...).groups). */
   readonly content: Chunks;
+}
+
+/** One service's targets, rendered: keys[i] is the key of lines[i]. */
+interface BuiltService {
+  readonly keys: string[];
+  /** Each group's line of canonical JSON, UTF-8 (views into the service's one buffer). */
+  readonly lines: Uint8Array[];
+  readonly perNamespace: Map<string, number>;
+  readonly skips: Skip[];
 }
 
 /**
@@ -30,37 +36,56 @@ export interface TargetSet {
  * content is the same object as last time, so publishing it compares nothing.
  */
 export class TargetSetBuilder {
-  private readonly perService = new WeakMap<ServiceSnapshot, { targets: RenderedTarget[]; skips: Skip[] }>();
+  private readonly perService = new WeakMap<ServiceSnapshot, BuiltService>();
   private last: { inputs: readonly ServiceSnapshot[]; set: TargetSet } | undefined;
 
   constructor(private readonly options: BuildOptions = {}) {}
 
   build(snapshots: readonly ServiceSnapshot[]): TargetSet {
     if (this.last && sameElements(this.last.inputs, snapshots)) return this.last.set;
-    const targets: RenderedTarget[] = [];
+    const keys: string[] = [];
+    const lines: Uint8Array[] = [];
+    const perNamespace = new Map<string, number>();
     const skips: Skip[] = [];
     for (const snapshot of snapshots) {
       let built = this.perService.get(snapshot);
       if (!built) {
-        const result = buildTargetGroups([snapshot], this.options);
-        const lines = encodeLines(result.groups.map(renderGroupLine));
-        built = {
-          targets: result.groups.map((group, i) => ({
-            key: targetKey(group),
-            line: lines[i] as Uint8Array,
-            namespace: group.labels[Label.namespaceName] ?? "",
-          })),
-          skips: result.skips,
-        };
+        built = this.buildService(snapshot);
         this.perService.set(snapshot, built);
       }
-      for (const target of built.targets) targets.push(target);
+      for (let i = 0; i < built.keys.length; i++) {
+        keys.push(built.keys[i] as string);
+        lines.push(built.lines[i] as Uint8Array);
+      }
+      for (const [namespace, count] of built.perNamespace) perNamespace.set(namespace, (perNamespace.get(namespace) ?? 0) + count);
       for (const skip of built.skips) skips.push(skip);
     }
-    targets.sort(canonicalOrder);
-    const set: TargetSet = { targets, skips, content: frameLines(targets.map((t) => t.line)) };
+    // Sorted as indices into keys and lines: no object per target, not even for a moment.
+    const order = Array.from(keys, (_, i) => i);
+    order.sort((a, b) => canonicalOrder(keys[a] as string, lines[a] as Uint8Array, keys[b] as string, lines[b] as Uint8Array));
+    const set: TargetSet = {
+      keys: order.map((i) => keys[i] as string),
+      perNamespace,
+      skips,
+      content: frameLines(order.map((i) => lines[i] as Uint8Array)),
+    };
     this.last = { inputs: [...snapshots], set };
     return set;
+  }
+
+  private buildService(snapshot: ServiceSnapshot): BuiltService {
+    const result = buildTargetGroups([snapshot], this.options);
+    const perNamespace = new Map<string, number>();
+    for (const group of result.groups) {
+      const namespace = group.labels[Label.namespaceName] ?? "";
+      perNamespace.set(namespace, (perNamespace.get(namespace) ?? 0) + 1);
+    }
+    return {
+      keys: result.groups.map(targetKey),
+      lines: encodeLines(result.groups.map(renderGroupLine)),
+      perNamespace,
+      skips: result.skips,
+    };
   }
 }
 
@@ -69,8 +94,8 @@ export class TargetSetBuilder {
  * compared as the strings they were (UTF-16 code units, as the naive rendering sorts them), not as
  * UTF-8 bytes, which order some characters differently; decoding only for a tie keeps that cheap.
  */
-function canonicalOrder(a: RenderedTarget, b: RenderedTarget): number {
-  return compareStrings(a.key, b.key) || compareStrings(decode(a.line), decode(b.line));
+function canonicalOrder(keyA: string, lineA: Uint8Array, keyB: string, lineB: Uint8Array): number {
+  return compareStrings(keyA, keyB) || compareStrings(decode(lineA), decode(lineB));
 }
 
 function decode(line: Uint8Array): string {

@@ -6,7 +6,7 @@ import type { Clock } from "../clock.js";
 import { diffKeys } from "../core/diff.js";
 import { parseNamespaceList } from "../core/namespace-list.js";
 import type { BuildOptions, Skip } from "../core/target-groups.js";
-import { type RenderedTarget, TargetSetBuilder } from "../core/target-set.js";
+import { TargetSetBuilder } from "../core/target-set.js";
 import { CycleDeadlineError, errorMessage, FAILURE_HINTS, failureKind, ParameterNotFoundError } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import type { PublishedFile, PublishOutcome } from "../output/published-file.js";
@@ -59,7 +59,8 @@ export interface DiscoveryDeps {
  */
 export class Discovery {
   private lastCompleteAt: ReadonlyMap<string, number | undefined> = new Map();
-  private previousTargets: readonly RenderedTarget[] = [];
+  /** The published targets' keys, for the added/removed counts (the builder's own array: no copy). */
+  private previousKeys: readonly string[] = [];
   private readonly builder: TargetSetBuilder;
   private readonly hold: HoldPolicy;
   private readonly failures: FailureReport;
@@ -141,7 +142,7 @@ export class Discovery {
     const { calls, logger, metrics, clock } = this.deps;
     const report = (outcome: CycleOutcome, rest: Partial<CycleReport> = {}): CycleReport => ({
       outcome,
-      targets: this.previousTargets.length,
+      targets: this.previousKeys.length,
       added: 0,
       removed: 0,
       errors: 0,
@@ -195,7 +196,7 @@ export class Discovery {
     if (configError) errors.push(configError);
     this.failures.update(errors);
 
-    const { targets, skips, content } = this.builder.build(enriched.snapshots);
+    const { keys, perNamespace, skips, content } = this.builder.build(enriched.snapshots);
     // ECS data not yet read leaves new tasks unenriched, and a docker-label service's tasks
     // untargeted: at start that is as incomplete as a failed Cloud Map call.
     const incomplete = fetched.incomplete || enriched.pending > 0;
@@ -217,17 +218,17 @@ export class Discovery {
     }
 
     const published = file === "written" || file === "unchanged" || file === "restored";
-    const diff = targets === this.previousTargets ? { added: 0, removed: 0 } : diffKeys(this.previousTargets.map((t) => t.key), targets.map((t) => t.key));
+    const diff = keys === this.previousKeys ? { added: 0, removed: 0 } : diffKeys(this.previousKeys, keys);
     if (published) {
-      this.previousTargets = targets;
-      this.countTargets(names, targets);
+      this.previousKeys = keys;
+      this.countTargets(names, perNamespace);
       if (!incomplete) this.deps.health.ready = true;
       if (errors.length === 0) metrics.lastSuccess.set(clock.wallMs() / 1000);
     }
     const degraded = errors.length > 0 || fetched.missingNamespaces.length > 0 || enriched.pending > 0 || overran;
     const outcome: CycleOutcome = !published ? "failure" : degraded ? "partial" : "success";
     const result = report(outcome, {
-      targets: targets.length,
+      targets: keys.length,
       added: published ? diff.added : 0,
       removed: published ? diff.removed : 0,
       errors: errors.length,
@@ -291,9 +292,9 @@ export class Discovery {
     this.skips.update(current);
   }
 
-  private countTargets(names: readonly string[], targets: readonly RenderedTarget[]): void {
+  private countTargets(names: readonly string[], perNamespace: ReadonlyMap<string, number>): void {
     const counts = new Map<string, number>(names.map((name) => [name, 0]));
-    for (const target of targets) counts.set(target.namespace, (counts.get(target.namespace) ?? 0) + 1);
+    for (const [namespace, count] of perNamespace) counts.set(namespace, (counts.get(namespace) ?? 0) + count);
     this.deps.metrics.targets.reset();
     for (const [namespace, count] of counts) this.deps.metrics.targets.set({ namespace }, count);
   }

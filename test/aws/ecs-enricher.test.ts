@@ -90,6 +90,25 @@ describe("EcsEnricher", () => {
       });
     });
 
+    it("keeps every fact ECS gave about each task, down to tags and health, however much the tasks share", async () => {
+      // Prepare: tasks repeating the same cluster, definition, group and tags, and one with a health status.
+      ecs.addTask("prod", "t1", { tags: { team: "payments", tier: "web" } });
+      ecs.addTask("prod", "t2", { tags: { team: "payments", tier: "web" } });
+      const healthy = ecs.addTask("prod", "t3", { family: "api", revision: 2, tags: { team: "search" } });
+      healthy.healthStatus = "HEALTHY";
+      healthy.containerInstanceArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/prod/ci-1`;
+      const api = new EcsApi(new ECSClient(clientConfig), callContext());
+      const described = (await api.tasks("prod", ["t1", "t2", "t3"])).tasks;
+
+      // Act
+      const result = await enricher().enrich([service("web", ["t1", "t2", "t3"])]);
+
+      // Assess
+      const tasks = result.snapshots[0]?.ecsTasks;
+      for (const id of ["t1", "t2", "t3"]) expect(tasks?.get(id)).toEqual(described.get(id));
+      expect(tasks?.get("t3")).toMatchObject({ healthStatus: "HEALTHY", taskDefinitionArn: taskDefinitionArn("api", 2), tags: { team: "search" } });
+    });
+
     it("batches at most 100 ids per call and per cluster, asking for tags", async () => {
       // Prepare
       const prodIds = ids("p", 250);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { textOf } from "../../src/core/file-content.js";
 import { renderTargetGroups } from "../../src/core/render.js";
-import { buildTargetGroups } from "../../src/core/target-groups.js";
+import { buildTargetGroups, targetKey } from "../../src/core/target-groups.js";
 import { TargetSetBuilder } from "../../src/core/target-set.js";
 import { ecsTask, instance, namespace, shuffled, snapshot } from "../helpers/fixtures.js";
 
@@ -34,8 +34,8 @@ describe("TargetSetBuilder", () => {
     // Assess
     expect(textOf(set.content)).toBe(expected);
     expect(set.content.byteLength).toBe(Buffer.byteLength(expected));
-    expect(set.targets).toHaveLength(5);
-    expect(set.targets.map((t) => t.namespace).sort()).toEqual(["connect", dns.name, dns.name, dns.name, dns.name].sort());
+    expect(set.keys).toEqual(buildTargetGroups(snapshots).groups.map(targetKey));
+    expect(set.perNamespace).toEqual(new Map([[dns.name, 4], ["connect", 1]]));
     expect(set.skips.map((s) => s.reason)).toEqual(["invalid_metrics_port"]);
   });
 
@@ -94,9 +94,9 @@ describe("TargetSetBuilder", () => {
     // Assess
     expect(textOf(dropping.content)).toBe(renderTargetGroups(buildTargetGroups(snapshots, { dropStoppedTasks: true }).groups));
     expect(textOf(dropping.content)).not.toContain("10.0.0.1:");
-    expect(dropping.targets).toHaveLength(1);
+    expect(dropping.keys).toHaveLength(1);
     expect(dropping.skips.map((skip) => skip.reason)).toEqual(["ecs_task_stopped"]);
-    expect(keeping.targets).toHaveLength(2);
+    expect(keeping.keys).toHaveLength(2);
     expect(keeping.skips).toEqual([]);
   });
 
@@ -126,11 +126,11 @@ describe("TargetSetBuilder", () => {
     const second = builder.build(changed);
 
     // Assess: the orders and api lines are the very same bytes (not re-rendered), and so are their chunks.
-    const linesOf = (set: typeof first) => new Set(set.targets.map((t) => t.line));
+    const linesOf = (set: typeof first) => new Set(set.content.chunks.filter((_, i) => i % 2 === 1));
     const reused = [...linesOf(second)].filter((line) => linesOf(first).has(line));
     expect(reused).toHaveLength(3);
     for (const line of reused) expect(second.content.chunks).toContain(line);
-    expect(second.content.chunks.length).toBe(2 * second.targets.length + 1);
+    expect(second.content.chunks.length).toBe(2 * second.keys.length + 1);
   });
 
   it("renders an estate with no targets as the canonical empty file", () => {
