@@ -86,6 +86,10 @@ async function bundle({ entry, standalone = false }, outdir) {
     // Bundling renames clashing top-level names (two modules' `Foo` become Foo and Foo2); keep the
     // `.name` of classes and functions as written, which logged errors and stack traces show.
     keepNames: true,
+    // The standalone bundles (the sidecar, the bench worker) keep their source text in the heap
+    // for as long as they run: whitespace and syntax minified (names kept) is ~4.6 MB less of it.
+    minifyWhitespace: standalone,
+    minifySyntax: standalone,
   });
 }
 
