@@ -116,12 +116,14 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
 /**
  * How long one cycle may run before it is aborted (two intervals, and at least three AWS call
  * timeouts so a tiny interval still lets a throttled call retry), and how long /healthz waits
- * for a cycle to finish before it reports the loop stuck (the cycle bound plus one interval).
+ * for a cycle to finish before it reports the loop stuck (the cycle bound, one interval and a margin).
  */
 export function cycleBounds(config: Pick<Config, "CONFIG_RELOAD_FREQUENCY" | "AWS_CALL_TIMEOUT">): { cycleTimeoutMs: number; stuckAfterMs: number } {
   const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
   const cycleTimeoutMs = Math.max(2 * intervalMs, 3 * config.AWS_CALL_TIMEOUT * 1000);
-  return { cycleTimeoutMs, stuckAfterMs: cycleTimeoutMs + intervalMs };
+  // Plus one interval (the wait before the next cycle) and a margin for what an overrunning cycle
+  // still does after its deadline (enrichment cut short, building and writing the file).
+  return { cycleTimeoutMs, stuckAfterMs: cycleTimeoutMs + intervalMs + Math.max(intervalMs, config.AWS_CALL_TIMEOUT * 1000) };
 }
 
 /** createSidecar plus the refresh loop and the HTTP server; stop() shuts both down. */

@@ -34,6 +34,11 @@ export interface FetchResult {
    * throttled call that later succeeds completes the picture.
    */
   readonly incomplete: boolean;
+  /**
+   * Some listed namespace has never had its service list read (ListNamespaces or ListServices has
+   * failed since start): nothing at all is known of it, so publishing would drop all its targets.
+   */
+  readonly unlisted: boolean;
   /** Per listed namespace: when it was last read without any error (undefined: never). */
   readonly lastCompleteAt: ReadonlyMap<string, number | undefined>;
   /** Services whose instances were read in full this cycle (revision moved, new, or health re-read). */
@@ -102,6 +107,7 @@ export class CloudMapFetcher {
       errors: cycle.errors,
       missingNamespaces: cycle.missing,
       incomplete: names.some((name) => !cycle.missing.includes(name) && !this.known(this.state.get(name))),
+      unlisted: names.some((name) => !cycle.missing.includes(name) && !this.state.get(name)?.listed),
       lastCompleteAt,
       servicesReread: cycle.reread,
       servicesAtLimit: servicesAtLimit.sort(),

@@ -169,6 +169,7 @@ export class EcsEnricher {
       return;
     }
     let failed = false;
+    let aborted = false;
     // Tasks of one cluster repeat the same cluster ARN, definition ARNs, group, tags: one copy each.
     const shared: Shared = { strings: new Map(), tags: new Map() };
     const batches: string[][] = [];
@@ -195,13 +196,18 @@ export class EcsEnricher {
             cycle.errors.push(new AwsCallError("DescribeTasks", { cluster }, { cause: new EcsTaskFailuresError(answer.failed) }));
           }
         } catch (error) {
+          // Cut off by the cycle's deadline (or a stop): not a failure of ECS, so no backoff.
+          if (abortSignal?.aborted) {
+            aborted = true;
+            return;
+          }
           failed = true;
           cycle.errors.push(asCallError(error, "DescribeTasks", { cluster }));
         }
       }),
     );
     if (failed) this.clusterRetries.failed(cluster, this.options.clock.monotonicMs());
-    else this.clusterRetries.succeeded(cluster);
+    else if (!aborted) this.clusterRetries.succeeded(cluster);
   }
 
   /** Definitions of the tasks of docker-label services: the only ones whose containers matter. */
@@ -229,6 +235,7 @@ export class EcsEnricher {
           this.definitions.set(arn, await this.options.limit(() => this.api.taskDefinition(arn, abortSignal)));
           this.definitionRetries.succeeded(arn);
         } catch (error) {
+          if (abortSignal?.aborted) return; // the cycle's deadline, not a failure of ECS
           this.definitionRetries.failed(arn, this.options.clock.monotonicMs());
           cycle.errors.push(asCallError(error, "DescribeTaskDefinition", { taskDefinition: arn }));
         }

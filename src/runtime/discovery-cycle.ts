@@ -69,6 +69,11 @@ export class Discovery {
   private readonly servicesAtLimit: ConditionLog<string>;
   private readonly missingClusters: ConditionLog<string>;
   private readonly namespacesParameter: ConditionLog<Error>;
+  /** Conditions of the cycle itself, each logged when it starts and when it ends. */
+  private readonly writeProblems: ConditionLog<string>;
+  private readonly held: ConditionLog<string>;
+  private readonly overruns: ConditionLog<number>;
+  private readonly noNamespaces: ConditionLog<string>;
 
   constructor(private readonly deps: DiscoveryDeps) {
     const { logger } = deps;
@@ -102,6 +107,26 @@ export class Discovery {
           "cannot read the namespaces parameter; keeping the last-known-good targets",
         ),
       cleared: () => logger.info("the namespaces parameter is readable again"),
+    });
+    this.writeProblems = new ConditionLog<string>({
+      appeared: (_key, err) =>
+        logger.error({ err, hint: FAILURE_HINTS.disk }, "cannot write the targets file; the previous one stays whole, retried every cycle"),
+      cleared: () => logger.info("the targets file is writable again"),
+    });
+    this.held = new ConditionLog<string>({
+      appeared: () => logger.warn("discovery is incomplete: keeping the existing targets file until every part has been read"),
+      cleared: () => logger.info("no longer holding the existing targets file"),
+    });
+    this.overruns = new ConditionLog<number>({
+      appeared: (_key, boundMs) =>
+        logger.warn(
+          { boundMs, hint: "raise CONFIG_RELOAD_FREQUENCY or DISCOVERY_CONCURRENCY, or lower AWS_CALL_TIMEOUT" },
+          "discovery cycle overran its bound: publishing what was read, the rest keeps its last-known-good targets",
+        ),
+      cleared: () => logger.info("discovery cycles fit their bound again"),
+    });
+    this.noNamespaces = new ConditionLog<string>({
+      appeared: () => logger.warn("the namespaces parameter lists no namespace: publishing no targets"),
     });
     this.missingClusters = new ConditionLog<string>({
       appeared: (cluster) =>
@@ -160,7 +185,8 @@ export class Discovery {
       const configError = await configRead;
       if (stopSignal.aborted) return report("failure");
       this.namespacesParameter.update(new Map([[(error as Error).name, error as Error]]));
-      this.failures.update(configError ? [configError] : [], [error as Error]);
+      // Counted, but what the report says about the other parts stands: this cycle did not read them.
+      this.failures.countOnly(configError ? [error as Error, configError] : [error as Error]);
       // Nothing new to publish, but the file on disk may have been deleted or overwritten.
       const file = await this.keepFile(stopSignal);
       const result = report("failure", { errors: 1, file });
@@ -168,20 +194,15 @@ export class Discovery {
       return result;
     }
     this.namespacesParameter.update(new Map());
-    if (names.length === 0) logger.warn("the namespaces parameter lists no namespace: publishing no targets");
+    this.noNamespaces.update(new Map(names.length === 0 ? [["empty", "empty"]] : []));
 
     const fetched = await this.deps.fetcher.refresh(names, signal);
     const enriched = await this.deps.enricher.enrich(fetched.snapshots, signal);
     const configError = await configRead;
     if (stopSignal.aborted) return report("failure");
     const overran = signal.aborted && signal.reason instanceof CycleDeadlineError;
-    if (overran) {
-      metrics.cycleOverruns.inc();
-      logger.warn(
-        { boundMs: (signal.reason as CycleDeadlineError).deadlineMs, hint: "raise CONFIG_RELOAD_FREQUENCY or DISCOVERY_CONCURRENCY, or lower AWS_CALL_TIMEOUT" },
-        "discovery cycle overran its bound: publishing what was read, the rest keeps its last-known-good targets",
-      );
-    }
+    if (overran) metrics.cycleOverruns.inc();
+    this.overruns.update(new Map(overran ? [["overran", (signal.reason as CycleDeadlineError).deadlineMs]] : []));
     this.lastCompleteAt = fetched.lastCompleteAt;
 
     this.missingNamespaces.update(new Map(fetched.missingNamespaces.map((name) => [name, name])));
@@ -202,17 +223,19 @@ export class Discovery {
     const incomplete = fetched.incomplete || enriched.pending > 0;
     this.reportSkips(skips);
 
-    const { complete, expired } = this.hold.decide(incomplete, started);
+    const { complete, expired } = this.hold.decide(incomplete, started, !fetched.unlisted);
     let file: CycleReport["file"];
+    let writeError: string | undefined;
     try {
       file = await this.deps.targetsFile.publish(content, { complete, signal: stopSignal });
     } catch (error) {
       if (stopSignal.aborted) return report("failure");
       file = "error";
-      logger.error({ err: errorMessage(error), hint: "check the free space and permissions of CONFIG_FILE_DIR" }, "cannot write the targets file; will retry next cycle");
+      writeError = errorMessage(error);
     }
     metrics.fileWrites.inc({ file: "targets", outcome: file });
-    if (file === "held") logger.warn("discovery is incomplete: keeping the existing targets file until every part has been read");
+    this.writeProblems.update(new Map(writeError === undefined ? [] : [["write", writeError]]));
+    this.held.update(new Map(file === "held" ? [["held", "held"]] : []));
     if (expired && file === "written") {
       logger.warn({ maxHoldMs: this.deps.maxHoldMs }, "discovery still incomplete after the hold limit: published what is known");
     }
@@ -246,14 +269,15 @@ export class Discovery {
 
   /** Re-publishes the current content: restores the file if someone deleted or changed it. */
   private async keepFile(stopSignal: AbortSignal): Promise<CycleReport["file"]> {
-    const { targetsFile, logger, metrics } = this.deps;
+    const { targetsFile, metrics } = this.deps;
     let file: CycleReport["file"];
     try {
       file = await targetsFile.publish(targetsFile.content ?? "[]\n", { complete: false, signal: stopSignal });
     } catch (error) {
       file = "error";
-      logger.error({ err: errorMessage(error) }, "cannot restore the targets file; will retry next cycle");
+      this.writeProblems.update(new Map([["write", errorMessage(error)]]));
     }
+    if (file !== "error") this.writeProblems.update(new Map());
     metrics.fileWrites.inc({ file: "targets", outcome: file });
     return file;
   }

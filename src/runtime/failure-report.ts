@@ -41,7 +41,18 @@ export class FailureReport {
     });
   }
 
-  /** This cycle's failures; `loggedElsewhere` are counted but reported by their own log line. */
+  /**
+   * Counts failures without touching what is currently reported: for a cycle that stopped early
+   * (the namespaces parameter could not be read) and so knows nothing of the other parts.
+   */
+  countOnly(errors: readonly Error[]): void {
+    for (const error of errors) {
+      const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
+      this.metrics.awsFailures.inc({ operation: call?.operation ?? "unknown", kind: failureKind(error) });
+    }
+  }
+
+    /** This cycle's failures; `loggedElsewhere` are counted but reported by their own log line. */
   update(errors: readonly Error[], loggedElsewhere: readonly Error[] = []): void {
     const groups = new Map<string, FailureGroup>();
     const byKind = new Map<FailureKind, number>();

@@ -6,7 +6,7 @@ import { DEFAULT_NOT_FOUND_TTL_MS, EcsEnricher, type EcsEnricherOptions, type En
 import { ManualClock } from "../../src/clock.js";
 import type { Namespace, ServiceSnapshot } from "../../src/core/model.js";
 import { DEFAULT_RETRY_SCHEDULE } from "../../src/core/retry-schedule.js";
-import { AwsCallError, MalformedResponseError } from "../../src/errors.js";
+import { AwsCallError, CycleDeadlineError, MalformedResponseError } from "../../src/errors.js";
 import { ACCOUNT, callContext, clientConfig, ecsAttributes, FakeEcs, REGION, taskArn, taskDefinitionArn } from "../helpers/aws-fixtures.js";
 
 const namespace: Namespace = { id: "ns-1", name: "prod.local", type: "DNS_PRIVATE", httpName: "prod.local" };
@@ -227,6 +227,26 @@ describe("EcsEnricher", () => {
       expect(describedIds().sort()).toEqual(["t1", "t2"]);
       expect(retried.snapshots[0]?.ecsTasks?.size).toBe(2);
       expect(retried).toMatchObject({ errors: [], pending: 0, backingOff: 0 });
+    });
+  });
+
+  describe("a cycle cut off by its deadline", () => {
+    it("is not an ECS failure: no error, no backoff, the next cycle describes the tasks at once", async () => {
+      // Prepare: the cycle's signal is already aborted at its deadline when enrichment starts.
+      for (const id of ["t1", "t2"]) ecs.addTask("prod", id);
+      const subject = enricher();
+      const snapshots = [service("web", ["t1", "t2"])];
+      const deadline = new AbortController();
+      deadline.abort(new CycleDeadlineError(1_000));
+
+      // Act
+      const cut = await subject.enrich(snapshots, deadline.signal);
+      const next = await subject.enrich(snapshots, new AbortController().signal);
+
+      // Assess
+      expect(cut).toMatchObject({ errors: [], backingOff: 0, pending: 2 });
+      expect(next).toMatchObject({ errors: [], backingOff: 0, pending: 0 });
+      expect(next.snapshots[0]?.ecsTasks?.size).toBe(2);
     });
   });
 

@@ -1,5 +1,5 @@
-import { readFile, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { ListNamespacesCommand, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import {
@@ -376,6 +376,26 @@ describe("Discovery", () => {
       expect(subject.lines().some((line) => String(line.msg).includes("after the hold limit"))).toBe(true);
     });
 
+    it.each<["ListNamespaces" | "ListServices"]>([["ListNamespaces"], ["ListServices"]])(
+      "keeps holding past the hold limit while %s has never answered: publishing would wipe every target",
+      async (operation) => {
+        // Prepare: restarted during a Cloud Map outage (SSM still answers).
+        const subject = await sidecar({ existingTargets: EXISTING });
+        cloudMap.fail(operation);
+        await subject.run();
+
+        // Act
+        subject.clock.now += 10 * MAX_HOLD_MS;
+        const report = await subject.run();
+
+        // Assess
+        expect(report.file).toBe("held");
+        expect(await readFile(subject.targetsPath, "utf8")).toBe(EXISTING);
+        cloudMap.heal();
+        expect((await subject.run()).file).toBe("written");
+      },
+    );
+
     it("holds it while ECS cannot be read either: docker-label targets depend on it", async () => {
       const subject = await sidecar({ existingTargets: EXISTING });
       ecs.failDescribeTasks = new Error("DescribeTasks exploded");
@@ -694,6 +714,45 @@ describe("Discovery", () => {
       expect(warnings[0]).toMatchObject({ kind: "throttled", hint: expect.stringContaining("DISCOVERY_CONCURRENCY") });
       expect(subject.lines().filter((line) => line.msg === "AWS calls recovered")).toHaveLength(1);
       expect(await subject.metric("cloudmap_sd_failing_parts", { kind: "throttled" })).toBeUndefined();
+    });
+
+    it("does not report other parts as recovered while the namespaces parameter cannot be read", async () => {
+      // Prepare
+      const subject = await sidecar();
+      await subject.run();
+      cloudMap.fail("ListServices");
+      await subject.run();
+
+      // Act: one cycle stops at the parameter, the next reads Cloud Map again (still failing).
+      ssmFailure = new ThrottlingException({ message: "slow down", Message: "slow down", $metadata: {} });
+      await subject.run();
+      ssmFailure = undefined;
+      await subject.run();
+
+      // Assess
+      expect(subject.lines().filter((line) => line.level === "warn" && line.operation === "ListServices")).toHaveLength(1);
+      expect(subject.lines().filter((line) => line.msg === "AWS calls recovered")).toHaveLength(0);
+    });
+
+    it("logs a targets-file write failure once while it lasts, keeps the old file, and says when it clears", async () => {
+      // Prepare: the directory disappears (a volume unmounted) while the targets change.
+      const subject = await sidecar();
+      await subject.run();
+      cloudMap.register(web, instance("w2", "10.0.1.2"));
+      const dir = dirname(subject.targetsPath);
+      await rm(dir, { recursive: true });
+
+      // Act
+      const failed = [await subject.run(), await subject.run()];
+      await mkdir(dir);
+      const recovered = await subject.run();
+
+      // Assess
+      expect(failed.map((report) => report.file)).toEqual(["error", "error"]);
+      expect(subject.lines().filter((line) => line.msg === "cannot write the targets file; the previous one stays whole, retried every cycle")).toHaveLength(1);
+      expect(recovered.file).toBe("written");
+      expect(subject.lines().filter((line) => line.msg === "the targets file is writable again")).toHaveLength(1);
+      expect(await subject.targets()).toContain("10.0.1.2:8080");
     });
 
     it("counts missing namespaces in a gauge and warns once while they stay missing", async () => {
