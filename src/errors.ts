@@ -116,6 +116,7 @@ export type FailureKind =
   | "server"
   | "not_found"
   | "disk"
+  | "deadline"
   | "other";
 
 const CREDENTIAL_CODES = new Set([
@@ -146,7 +147,7 @@ const THROTTLING_CODES = new Set([
   "ProvisionedThroughputExceededException",
   "LimitExceededException",
 ]);
-const TIMEOUT_CODES = new Set(["CallTimeoutError", "TimeoutError", "RequestTimeout", "RequestTimeoutException", "CycleDeadlineError"]);
+const TIMEOUT_CODES = new Set(["CallTimeoutError", "TimeoutError", "RequestTimeout", "RequestTimeoutException"]);
 const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]);
 const NOT_FOUND_CODES = new Set(["NamespaceNotFound", "ServiceNotFound", "ClusterNotFoundException", "ParameterNotFound", "ParameterNotFoundError"]);
 
@@ -156,6 +157,8 @@ export function failureKind(error: unknown): FailureKind {
   const name = cause.name;
   const code = (cause as NodeJS.ErrnoException).code;
   if (name === "TargetsWriteError") return "disk";
+  // Cut off (or never sent) because the cycle overran its bound: the estate's size, not AWS.
+  if (name === "CycleDeadlineError") return "deadline";
   if (CREDENTIAL_CODES.has(name)) return "credentials";
   if (ACCESS_CODES.has(name)) return "access_denied";
   if (THROTTLING_CODES.has(name)) return "throttled";
@@ -180,5 +183,7 @@ export const FAILURE_HINTS: Readonly<Record<FailureKind, string>> = {
   server: "AWS answered with a server error; the call is retried next cycle",
   not_found: "a listed resource does not exist: check the namespaces parameter and the ECS cluster names",
   disk: "cannot write to CONFIG_FILE_DIR: check its free space and permissions (the volume is shared with Prometheus)",
+  deadline:
+    "the cycle overran its bound before this call ended: raise CONFIG_RELOAD_FREQUENCY or DISCOVERY_CONCURRENCY, or lower AWS_CALL_TIMEOUT",
   other: "unexpected error; the call is retried next cycle",
 };

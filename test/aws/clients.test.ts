@@ -212,7 +212,7 @@ describe("createAwsClients", () => {
       expect(performance.now() - aborted).toBeLessThan(1_000);
       expect(error).toBeInstanceOf(AwsCallError);
       expect((error as AwsCallError).cause).toBe(reason);
-      expect(failureKind(error)).toBe("timeout");
+      expect(failureKind(error)).toBe("deadline");
       expect(recorded).toEqual(["DiscoverInstances:CycleDeadlineError"]);
       expect(endpoint.requests).toHaveLength(1);
       // The SDK got no abort signal (it would defeat the middleware cache): the attempt it still
