@@ -103,28 +103,30 @@ export class Metrics implements CallRecorder {
   /** `clock`: staleness and the time since the last cycle are measured on its monotonic side. */
   constructor(clock: Clock, staleness: () => ReadonlyMap<string, number | undefined>) {
     const now = () => clock.monotonicMs();
-    const lastCycleEnd = () => this.lastCycleEndMs;
+    // A part never read since start is as stale as the process is old: an alert on staleness
+    // must fire for a part that has failed since start too, not see no series at all.
+    const startedAt = now();
+    const lastCycleEnd = () => this.lastCycleEndMs ?? startedAt;
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: "cloudmap_sd_seconds_since_last_cycle",
       help: "Seconds since a discovery cycle last finished (computed at scrape time: it grows while the loop is stuck).",
       registers: [this.registry],
       collect() {
-        const at = lastCycleEnd();
-        if (at !== undefined) this.set(Math.max(0, (now() - at) / 1000));
+        this.set(Math.max(0, (now() - lastCycleEnd()) / 1000));
       },
     });
     // Computed at scrape time, so it grows while the loop is stuck or failing.
     new Gauge({
       name: "cloudmap_sd_staleness_seconds",
-      help: "Seconds since each listed namespace was last read without error (its targets may be older than that).",
+      help: "Seconds since each listed namespace was last read without error (its targets may be older than that); since start for one never read completely.",
       labelNames: ["namespace"] as const,
       registers: [this.registry],
       collect() {
         this.reset();
         const current = now();
         for (const [namespace, at] of staleness()) {
-          if (at !== undefined) this.set({ namespace }, Math.max(0, (current - at) / 1000));
+          this.set({ namespace }, Math.max(0, (current - (at ?? startedAt)) / 1000));
         }
       },
     });

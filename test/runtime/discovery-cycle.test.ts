@@ -609,6 +609,22 @@ describe("Discovery", () => {
       expect(await subject.metric("cloudmap_sd_targets", { namespace: "staging.local" })).toBe(1);
       expect(await subject.metric("cloudmap_sd_last_success_timestamp_seconds")).toBe(firstRead / 1000);
     });
+
+    it("reports a namespace never read completely as stale since start, so an alert on it fires", async () => {
+      // Prepare: staging's services can never be listed.
+      parameters.set(NAMESPACES_PARAMETER, "prod.local,staging.local");
+      const subject = await sidecar();
+      cloudMap.fail("ListServices", "staging.local");
+
+      // Act
+      await subject.run();
+      subject.clock.now += 60_000;
+
+      // Assess
+      expect(subject.discovery.staleness().get("staging.local")).toBeUndefined();
+      expect(await subject.metric("cloudmap_sd_staleness_seconds", { namespace: "staging.local" })).toBe(60);
+      expect(await subject.metric("cloudmap_sd_staleness_seconds", { namespace: "prod.local" })).toBe(60);
+    });
   });
 
   describe("failures never remove targets (issue 8)", () => {
