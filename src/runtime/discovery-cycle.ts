@@ -235,8 +235,10 @@ export class Discovery {
     }
     metrics.fileWrites.inc({ file: "targets", outcome: file });
     this.writeProblems.update(new Map(writeError === undefined ? [] : [["write", writeError]]));
+    // Only when this write ended a hold: later incomplete cycles are ordinary partial ones.
+    const endedHold = this.held.keys().length > 0 && file === "written";
     this.held.update(new Map(file === "held" ? [["held", "held"]] : []));
-    if (expired && file === "written") {
+    if (expired && endedHold) {
       logger.warn({ maxHoldMs: this.deps.maxHoldMs }, "discovery still incomplete after the hold limit: published what is known");
     }
 
