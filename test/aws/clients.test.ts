@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import { DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
 import { DiscoverInstancesCommand, DiscoverInstancesRevisionCommand } from "@aws-sdk/client-servicediscovery";
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
@@ -130,13 +129,11 @@ describe("createAwsClients", () => {
       const timeoutMs = 1_500;
       const recorded: string[] = [];
       const { endpoint, clients } = await againstLoopback([hang], timeoutMs);
-      const started = performance.now();
 
-      // Act
+      // Act (the test's own timeout bounds the wait; timings belong in the benchmark)
       const error = await discover(clients, timeoutMs, { record: (op, outcome) => recorded.push(`${op}:${outcome}`) }).catch((e: unknown) => e);
 
-      // Assess: an upper bound only, never an exact timing.
-      expect(performance.now() - started).toBeLessThan(5 * timeoutMs);
+      // Assess
       expect(error).toBeInstanceOf(AwsCallError);
       expect((error as AwsCallError).cause).toBeInstanceOf(CallTimeoutError);
       expect(failureKind(error)).toBe("timeout");
@@ -203,13 +200,11 @@ describe("createAwsClients", () => {
       const call = discover(clients, timeoutMs, { record: (op, outcome) => recorded.push(`${op}:${outcome}`) }, cycle.signal).catch((e: unknown) => e);
       const request = await endpoint.requestArrived(1);
 
-      // Act
-      const aborted = performance.now();
+      // Act: the call's own timeout is a minute, so it can only end here through the abort.
       cycle.abort(reason);
       const error = await call;
 
       // Assess
-      expect(performance.now() - aborted).toBeLessThan(1_000);
       expect(error).toBeInstanceOf(AwsCallError);
       expect((error as AwsCallError).cause).toBe(reason);
       expect(failureKind(error)).toBe("deadline");

@@ -107,12 +107,10 @@ describe("fault kinds (what the SDK client sees)", () => {
   it("hang: the call never answers; the client's own bound ends it", async () => {
     // Prepare
     emu.faults.set("GetParameter", { errorCount: 1, kind: "hang" });
-    const started = performance.now();
     // Act
     const error = await rejection(boundedGetParameter(300));
     // Assess
     expect(error.name).toBe("AbortError");
-    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
     expect((await getParameter()).Parameter?.Value).toBe("v");
     expect(emu.faults.injectedCounts()).toMatchObject({ hang: 1 });
   });
@@ -124,10 +122,8 @@ describe("fault kinds (what the SDK client sees)", () => {
     const pending = rejection(ssmClient(own).send(new GetParameterCommand({ Name: "p" })));
     await waitUntil(() => own.calls.get("GetParameter") === 1);
     // Act
-    const started = performance.now();
     await own.close();
     // Assess
-    expect(performance.now() - started).toBeLessThan(5_000);
     expect((await pending as NodeJS.ErrnoException).code).toBe("ECONNRESET");
   });
 
