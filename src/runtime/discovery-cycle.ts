@@ -7,11 +7,11 @@ import { diffKeys } from "../core/diff.js";
 import { parseNamespaceList } from "../core/namespace-list.js";
 import type { BuildOptions, Skip } from "../core/target-groups.js";
 import { TargetSetBuilder } from "../core/target-set.js";
-import { CycleDeadlineError, errorMessage, FAILURE_HINTS, failureKind, ParameterNotFoundError } from "../errors.js";
+import { CycleDeadlineError, errorMessage, FAILURE_HINTS } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import type { PublishedFile, PublishOutcome } from "../output/published-file.js";
 import { ConditionLog } from "./condition-log.js";
-import { FailureReport } from "./failure-report.js";
+import { FailureReport, hintFor } from "./failure-report.js";
 import type { HealthState } from "./health.js";
 import { HoldPolicy } from "./hold-policy.js";
 
@@ -329,11 +329,4 @@ export class Discovery {
   private logCycle(report: CycleReport, extra: Record<string, number> = {}): void {
     this.deps.logger.info({ ...report, ...extra }, "discovery cycle finished");
   }
-}
-
-function hintFor(error: unknown): string {
-  if (error instanceof ParameterNotFoundError) {
-    return `create the SSM parameter ${JSON.stringify(error.parameter)} in this region (a comma- or newline-separated list of Cloud Map namespace names), or set DISCOVERY_NAMESPACES_PARAMETER_NAME to one that exists`;
-  }
-  return FAILURE_HINTS[failureKind(error)];
 }

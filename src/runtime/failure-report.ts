@@ -31,7 +31,7 @@ export class FailureReport {
             operation: group.operation,
             parts: group.errors.length,
             examples: group.errors.slice(0, EXAMPLES).map((error) => errorMessage(error)),
-            hint: hintFor(group),
+            hint: hintFor(group.errors.find((error) => error instanceof ParameterNotFoundError) ?? (group.errors[0] as Error)),
           },
           "AWS calls failing; the parts they read keep their last-known-good targets",
         ),
@@ -46,24 +46,16 @@ export class FailureReport {
    * (the namespaces parameter could not be read) and so knows nothing of the other parts.
    */
   countOnly(errors: readonly Error[]): void {
-    for (const error of errors) {
-      const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
-      this.metrics.awsFailures.inc({ operation: call?.operation ?? "unknown", kind: failureKind(error) });
-    }
+    for (const error of errors) this.count(error);
   }
 
-    /** This cycle's failures; `loggedElsewhere` are counted but reported by their own log line. */
-  update(errors: readonly Error[], loggedElsewhere: readonly Error[] = []): void {
+  /** This cycle's failures: counted, grouped, and logged when a group appears or clears. */
+  update(errors: readonly Error[]): void {
     const groups = new Map<string, FailureGroup>();
     const byKind = new Map<FailureKind, number>();
-    const silent = new Set(loggedElsewhere);
-    for (const error of [...errors, ...loggedElsewhere]) {
-      const kind = failureKind(error);
-      const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
-      const operation = call?.operation ?? (error.name === "TargetsWriteError" ? "WriteFile" : "unknown");
+    for (const error of errors) {
+      const { kind, operation } = this.count(error);
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
-      this.metrics.awsFailures.inc({ operation, kind });
-      if (silent.has(error)) continue;
       const key = `${kind} ${operation}`;
       const group = groups.get(key) ?? { kind, operation, errors: [] };
       group.errors.push(error);
@@ -73,12 +65,20 @@ export class FailureReport {
     for (const [kind, count] of byKind) this.metrics.failingParts.set({ kind }, count);
     this.log.update(groups);
   }
+
+  private count(error: Error): { kind: FailureKind; operation: string } {
+    const kind = failureKind(error);
+    const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
+    const operation = call?.operation ?? "unknown";
+    this.metrics.awsFailures.inc({ operation, kind });
+    return { kind, operation };
+  }
 }
 
-function hintFor(group: FailureGroup): string {
-  const missing = group.errors.find((error) => error instanceof ParameterNotFoundError);
-  if (missing) {
-    return `create the SSM parameter ${JSON.stringify(missing.parameter)} in this region, or point DISCOVERY_NAMESPACES_PARAMETER_NAME / PROMETHEUS_CONFIG_PARAMETER_NAME at one that exists`;
+/** What to check for a failure: the kind's hint, or for a missing SSM parameter, which one. */
+export function hintFor(error: Error): string {
+  if (error instanceof ParameterNotFoundError) {
+    return `create the SSM parameter ${JSON.stringify(error.parameter)} in this region, or point DISCOVERY_NAMESPACES_PARAMETER_NAME / PROMETHEUS_CONFIG_PARAMETER_NAME at one that exists`;
   }
-  return FAILURE_HINTS[group.kind];
+  return FAILURE_HINTS[failureKind(error)];
 }
