@@ -52,7 +52,7 @@ export class Metrics implements CallRecorder {
   });
   readonly awsFailures = new Counter({
     name: "cloudmap_sd_aws_failures_total",
-    help: "Failed AWS calls by operation and kind of failure (credentials, access_denied, throttled, timeout, network, malformed, server, not_found, other), after the SDK's retries.",
+    help: "Failed AWS calls by operation and kind of failure (credentials, access_denied, throttled, timeout, network, malformed, server, not_found, deadline, other), after the SDK's retries.",
     labelNames: ["operation", "kind"] as const,
     registers: [this.registry],
   });
