@@ -18,9 +18,15 @@ COPY src ./src
 RUN ["node", "build.mjs", "sidecar"]
 
 FROM ${NODE_IMAGE} AS runtime
+# glibc malloc: two arenas instead of 8 per core, and blocks of 128 KiB and more mapped and
+# unmapped on their own rather than kept in an arena, so freed response and write buffers go back
+# to the system: 6-11 MB less peak RSS at 10,000 instances, no measurable CPU (BENCHMARKS.md).
 ENV NODE_ENV=production \
     CONFIG_FILE_DIR=/etc/config \
-    LISTEN_ADDRESS=0.0.0.0:9001
+    LISTEN_ADDRESS=0.0.0.0:9001 \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 # The only writable path: the sidecar renames temp files into CONFIG_FILE_DIR, so that
 # directory (never a single file: rename onto a bind-mounted file fails with EBUSY) is a

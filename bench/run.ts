@@ -5,6 +5,9 @@
  *   --profile write a V8 CPU profile of every measured cycle to ./.tmp-bench-profiles (git-ignored)
  *   --verbose the children log warnings (pino JSON on stdout)
  *   --only=N  only the estate of N instances (100, 1000, 10000 or 50000; 50,000 runs cloudmap-sd alone)
+ *   --sd-only cloudmap-sd alone (no naive baseline, so no file comparison): for quick experiments
+ * BENCH_NODE_FLAGS="--a --b" replaces the Dockerfile's node flags (experiments with V8 flags; the
+ * report then says which flags ran). Other environment variables reach the children as they are.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -40,6 +43,8 @@ const CHANGE_SAMPLES = 3;
 const LOOP_INTERVAL_MS = 1000;
 const CHURN = 0.01;
 const VERBOSE = args.has("--verbose");
+const SD_ONLY = args.has("--sd-only");
+const NODE_FLAGS_OVERRIDE = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean);
 const PROFILE_DIR = args.has("--profile") ? join(process.cwd(), ".tmp-bench-profiles") : undefined;
 
 /** One measured child process, answering one command at a time. */
@@ -85,7 +90,7 @@ class Child {
     // process as the image runs it (CONFIG_FILE_DIR and LISTEN_ADDRESS are the worker's own).
     const image = imageRuntimeFrom(join(here, "../../Dockerfile"));
     for (const [name, value] of Object.entries(image.env)) if (name !== "CONFIG_FILE_DIR" && name !== "LISTEN_ADDRESS") env[name] = value;
-    const execArgv = ["--expose-gc", ...image.nodeFlags];
+    const execArgv = ["--expose-gc", ...(NODE_FLAGS_OVERRIDE ?? image.nodeFlags)];
     const child = fork(join(here, "worker.js"), [strategy, dir], { env, execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const ready = await new Promise<Reply>((resolve, reject) => {
       child.once("message", resolve);
@@ -159,7 +164,7 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
   const log = (message: string) => process.stderr.write(`[${estate.name}] ${message}\n`);
   try {
     const sd = await Child.start("cloudmap-sd", join(dir, "cloudmap-sd"), emulator.url);
-    const naive = estate.compare ? await Child.start("naive", join(dir, "naive"), emulator.url) : undefined;
+    const naive = estate.compare && !SD_ONLY ? await Child.start("naive", join(dir, "naive"), emulator.url) : undefined;
 
     const sdCold = await cycle(sd, emulator, `${estate.name} cloudmap-sd cold sync`);
     log(`cloudmap-sd cold sync ${Math.round(sdCold.wallMs)} ms, ${sdCold.targets} targets, peak RSS ${Math.round(sdCold.maxRssMb)} MB`);

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from "node:v8";
 /**
  * The measured child process: one strategy, driven over IPC by bench/run.ts, so that its peak RSS
  * and CPU time are its own and not the emulator's. Usage (forked): worker.js <strategy> <dir>.
@@ -53,7 +54,7 @@ function send(reply: Reply): void {
   process.send?.(reply);
 }
 
-const mb = (bytes: number) => bytes / (1024 * 1024);
+const mb = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 10) / 10;
 
 /** With BENCH_PROFILE_DIR set, each measured cycle is also CPU-profiled (V8 sampling, ~5 % overhead). */
 const profileDir = process.env.BENCH_PROFILE_DIR;
@@ -67,12 +68,22 @@ async function measure(measured: Measured, strategy: Strategy): Promise<CycleMea
     await session.post("Profiler.enable");
   }
   await session?.post("Profiler.start");
+  // BENCH_ALLOC_PROFILE=1 (with --profile): a sampling allocation profile of every cycle, next to the CPU profiles.
+  const allocations = session && process.env.BENCH_ALLOC_PROFILE ? session : undefined;
+  await allocations?.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   const cpu = process.cpuUsage();
   const started = performance.now();
+  const trace = process.env.BENCH_MEMORY_TRACE ? traceMemory() : undefined;
   const report = await measured.runCycle(new AbortController().signal);
+  trace?.stop(`${strategy} cycle ${cycleNumber}`);
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   if (session && profileDir) {
+    if (allocations) {
+      const { profile: heapProfile } = await allocations.post("HeapProfiler.stopSampling");
+      await mkdir(profileDir, { recursive: true });
+      await writeFile(join(profileDir, `${strategy}-${process.pid}-cycle${cycleNumber}.heapprofile`), JSON.stringify(heapProfile));
+    }
     const { profile } = await session.post("Profiler.stop");
     await mkdir(profileDir, { recursive: true });
     await writeFile(join(profileDir, `${strategy}-${process.pid}-cycle${cycleNumber}.cpuprofile`), JSON.stringify(profile));
@@ -88,6 +99,27 @@ async function measure(measured: Measured, strategy: Strategy): Promise<CycleMea
     apiCalls: report.apiCalls,
     outcome: report.outcome,
     file: report.file,
+  };
+}
+
+/**
+ * BENCH_MEMORY_TRACE=1: samples process.memoryUsage() every 10 ms during a cycle and prints, on
+ * stderr, the sample with the highest RSS: where the peak goes (V8 heap, external, the rest).
+ */
+function traceMemory(): { stop(label: string): void } {
+  let peak = process.memoryUsage();
+  const timer = setInterval(() => {
+    const now = process.memoryUsage();
+    if (now.rss > peak.rss) peak = now;
+  }, 10);
+  return {
+    stop(label) {
+      clearInterval(timer);
+      const heap = getHeapStatistics();
+      process.stderr.write(
+        `[memory] ${label}: peak sample rss ${mb(peak.rss)} MB = heapTotal ${mb(peak.heapTotal)} (used ${mb(peak.heapUsed)}) + external ${mb(peak.external)} (arrayBuffers ${mb(peak.arrayBuffers)}) + other ${mb(peak.rss - peak.heapTotal - peak.external)}; now heap limit ${mb(heap.heap_size_limit)} MB, malloced ${mb(heap.malloced_memory)} MB (peak ${mb(heap.peak_malloced_memory)})\n`,
+      );
+    },
   };
 }
 
@@ -139,6 +171,10 @@ async function main(): Promise<void> {
   });
   // The orchestrator is gone (it failed or was interrupted): nothing left to measure.
   process.on("disconnect", () => process.exit(0));
+  if (process.env.BENCH_MEMORY_TRACE) {
+    const m = process.memoryUsage();
+    process.stderr.write(`[memory] ${strategy} ready: rss ${mb(m.rss)} MB = heapTotal ${mb(m.heapTotal)} + external ${mb(m.external)} + other ${mb(m.rss - m.heapTotal - m.external)}\n`);
+  }
   send({ type: "ready", filePath: measured.targetsFile.path });
 }
 
