@@ -77,6 +77,7 @@ try {
   const targetsFile = join(configDir, "ecs-services.json");
 
   let prometheusUrl: string | undefined;
+  let prometheusTargetsPage: string | undefined;
   const prometheusBinary = values["no-prometheus"] ? undefined : await findOnPath("prometheus");
   if (prometheusBinary) {
     const port = await freePort();
@@ -91,6 +92,7 @@ try {
       process.stderr.write(prometheus.output());
       throw error;
     });
+    prometheusTargetsPage = await targetsPageOf(prometheusUrl);
   }
 
   const targets = JSON.parse(await readFile(targetsFile, "utf8")) as Array<{ targets: string[]; labels: Record<string, string> }>;
@@ -100,13 +102,17 @@ try {
   for (const group of targets) {
     say(`    ${group.targets[0]?.padEnd(17)} ${group.labels.namespace}/${group.labels.__meta_cloudmap_service_name} ${group.labels.__metrics_path__} (${group.labels.__meta_cloudmap_endpoint})`);
   }
+  say(`  status page         ${sidecarUrl}/   (JSON: ${sidecarUrl}/api/v1/status)`);
   say(`  sidecar metrics     ${sidecarUrl}/metrics`);
   say(`  sidecar health      ${sidecarUrl}/healthz  ${sidecarUrl}/ready`);
   say(`  http_sd targets     ${sidecarUrl}/prometheus-targets`);
   say(`  AWS emulator        AWS_ENDPOINT_URL=${emulator.url} (try: aws servicediscovery list-services --endpoint-url ${emulator.url})`);
   say(
+    `  explain             AWS_ENDPOINT_URL=${emulator.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo node dist/src/main.js explain`,
+  );
+  say(
     prometheusUrl
-      ? `  Prometheus targets  ${prometheusUrl}/targets   (API: ${prometheusUrl}/api/v1/targets)`
+      ? `  Prometheus targets  ${prometheusTargetsPage ?? `${prometheusUrl}/`}   (API: ${prometheusUrl}/api/v1/targets)`
       : "  Prometheus          not on PATH: install it (Debian: apt-get install prometheus) to see the targets scraped",
   );
   say("");
@@ -152,6 +158,17 @@ function reportSidecarLine(line: string): void {
   } else if (entry.level === "warn" || entry.level === "error") {
     say(`[cloudmap-sd] ${entry.level}: ${entry.msg}${entry.detail ? ` (${entry.service}: ${entry.detail})` : ""}`);
   }
+}
+
+/**
+ * The targets page of the Prometheus that was started: /targets on Prometheus 3 (and 2.x's React
+ * UI), /classic/targets on builds with the classic UI only (Debian's 2.42, where /targets is 404).
+ */
+async function targetsPageOf(prometheusUrl: string): Promise<string | undefined> {
+  for (const path of ["/targets", "/classic/targets"]) {
+    if ((await httpStatus(`${prometheusUrl}${path}`)) === 200) return `${prometheusUrl}${path}`;
+  }
+  return undefined;
 }
 
 function prometheusConfig(targetsFile: string): string {

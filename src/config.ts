@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { formatDuration, parseDurationSeconds } from "./duration.js";
+import { MAX_SHARDS } from "./core/shard.js";
 import { ConfigError } from "./errors.js";
+import { isRoleSetting } from "./core/accounts.js";
 
 // Bounds of the duration settings, in seconds; help and error texts are written from them.
 const CYCLE_INTERVAL = { min: 0.001, max: 86_400 };
@@ -76,10 +78,49 @@ const SETTINGS = {
     help: "leave out tasks that ECS reports as stopping or stopped when first described (needs ECS enrichment)",
     schema: z.enum(["true", "false"]).transform((value) => value === "true"),
   },
+  SERVICE_ATTRIBUTES: {
+    default: "auto",
+    help: "read Cloud Map service attributes (METRICS_* keys like the tags): auto (only for services whose tags name no endpoint), on, off",
+    schema: z.enum(["auto", "on", "off"]),
+  },
+  ECS_ASSUME_ROLE: {
+    default: undefined,
+    help: "if set: role assumed in each other account to describe its ECS tasks: a role name, or an ARN with ${ACCOUNT_ID}; see docs/accounts.md",
+    schema: z
+      .string()
+      .trim()
+      .refine(isRoleSetting, "expected a role name (cloudmap-sd-ecs-reader) or arn:aws:iam::${ACCOUNT_ID}:role/<name>")
+      .optional(),
+  },
+  ECS_ASSUME_ROLE_EXTERNAL_ID: {
+    default: undefined,
+    help: "if set: the external id passed to sts:AssumeRole with ECS_ASSUME_ROLE",
+    schema: z.string().trim().min(2, "must be 2 to 1224 characters").max(1224, "must be 2 to 1224 characters").optional(),
+  },
   AWS_CALL_TIMEOUT: {
     default: "10",
     help: `duration one AWS call may take, the SDK's retries included, before it fails, ${range(CALL_TIMEOUT)}`,
     schema: duration(CALL_TIMEOUT),
+  },
+  SHARD_COUNT: {
+    default: "1",
+    help: `number of shards (Prometheus agents) the targets are split across, 1 to ${MAX_SHARDS}; see docs/sharding.md`,
+    schema: integer({ min: 1, max: MAX_SHARDS }),
+  },
+  SHARD_INDEX: {
+    default: "0",
+    help: "this sidecar's shard, 0-based, below SHARD_COUNT: the targets file holds only its targets",
+    schema: integer({ min: 0, max: MAX_SHARDS - 1 }),
+  },
+  LABEL_NAMING: {
+    default: "legacy",
+    help: "plain label names: legacy (cluster, service, taskdefinition, namespace, taskid) or ecs (ecs_cluster, ecs_service, ..., collide with nothing: use it with HA pairs)",
+    schema: z.enum(["legacy", "ecs"]),
+  },
+  PROMETHEUS_CONFIG_TEMPLATE: {
+    default: undefined,
+    help: "if set: a file whose content, ${CLOUDMAP_SD_SHARD_INDEX}, ${CLOUDMAP_SD_SHARD_COUNT} and ${CLOUDMAP_SD_REPLICA} filled in, is written to CONFIG_FILE_DIR/prometheus.yaml",
+    schema: z.string().trim().min(1, "must not be empty").optional(),
   },
 } as const;
 
@@ -101,7 +142,7 @@ export type Config = { readonly [K in keyof Settings]: z.output<Settings[K]["sch
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The SDK's endpoint variables for the services cloudmap-sd calls. */
-export const ENDPOINT_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SERVICEDISCOVERY", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_ECS"] as const;
+export const ENDPOINT_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SERVICEDISCOVERY", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL_STS"] as const;
 
 /** Validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): Config {
@@ -124,7 +165,17 @@ export function loadConfig(env: Env): Config {
   // Standard mode retries with backoff and a retry quota; every first attempt is still sent.
   config.awsRetryMode = env.AWS_RETRY_MODE || "standard";
   config.awsRegion = regionFromEnvironment(env);
+  checkShardSettings(config as Config, env);
   return config as Config;
+}
+
+function checkShardSettings(config: Config, env: Env): void {
+  if (config.SHARD_INDEX >= config.SHARD_COUNT) {
+    throw new ConfigError("SHARD_INDEX", String(env.SHARD_INDEX), `must be below SHARD_COUNT (${config.SHARD_COUNT}): shards are numbered from 0`);
+  }
+  if (config.PROMETHEUS_CONFIG_TEMPLATE !== undefined && config.PROMETHEUS_CONFIG_PARAMETER_NAME !== undefined) {
+    throw new ConfigError("PROMETHEUS_CONFIG_TEMPLATE", config.PROMETHEUS_CONFIG_TEMPLATE, "set either it or PROMETHEUS_CONFIG_PARAMETER_NAME, not both");
+  }
 }
 
 // A region ends up in a host name and in every request's signature: lower-case letters, digits
@@ -169,6 +220,8 @@ export function helpText(): string {
     "cloudmap-sd: Prometheus service discovery for Amazon ECS through AWS Cloud Map.",
     "",
     "Usage: cloudmap-sd [--help | --version]        (all settings come from the environment)",
+    "       cloudmap-sd explain [namespace[/service]]  one discovery: what is scraped, and why not (exit 0: all read, 1: not)",
+    "       cloudmap-sd once --print                 one discovery: print the file_sd JSON instead of writing it",
     "",
     "Settings (environment variable, default, meaning):",
   ];

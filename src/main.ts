@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pLimit from "p-limit";
 import { CallCounter } from "./aws/call.js";
-import { createAwsClients, destroyAwsClients } from "./aws/clients.js";
+import { AccountEcsClients } from "./aws/accounts.js";
+import { type ClientOptions, createAwsClients, destroyAwsClients } from "./aws/clients.js";
+import { CallerAccount } from "./aws/sts.js";
 import { CloudMapApi } from "./aws/cloudmap.js";
 import { CloudMapFetcher } from "./aws/cloudmap-fetcher.js";
 import { EcsApi } from "./aws/ecs.js";
@@ -20,6 +22,12 @@ import { createLogger } from "./logger.js";
 import { Metrics, registerBuildInfo } from "./metrics.js";
 import { PublishedFile } from "./output/published-file.js";
 import { Discovery } from "./runtime/discovery-cycle.js";
+import { Sharding } from "./runtime/sharding.js";
+import { prometheusConfigReader } from "./output/prometheus-config.js";
+import { resolveReplica } from "./aws/task-metadata.js";
+import type { FileSystem } from "./output/atomic-write.js";
+import { StatusRecorder } from "./status/recorder.js";
+import { runCli } from "./cli/run.js";
 import { HealthState } from "./runtime/health.js";
 import { runRefreshLoop } from "./runtime/refresh-loop.js";
 import { sdkDefaultRegion } from "./aws/region.js";
@@ -44,6 +52,8 @@ export interface Sidecar {
   readonly health: HealthState;
   readonly discovery: Discovery;
   readonly targetsFile: PublishedFile;
+  /** What GET / and /api/v1/status show, recorded by every cycle. */
+  readonly status: StatusRecorder;
   /** The bound on one cycle (see cycleBounds). */
   readonly cycleTimeoutMs: number;
   /** Releases the AWS clients' sockets. */
@@ -54,7 +64,7 @@ export interface Sidecar {
  * The composition root: config → logger, metrics, AWS clients → one Discovery, ready to run
  * cycles. start() adds the loop and the HTTP server; the benchmark drives cycles itself.
  */
-export async function createSidecar(config: Config, options: { logger?: Logger; clock?: Clock } = {}): Promise<Sidecar> {
+export async function createSidecar(config: Config, options: { logger?: Logger; clock?: Clock; fs?: FileSystem } = {}): Promise<Sidecar> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const clock = options.clock ?? systemClock;
   const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
@@ -65,52 +75,101 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
   registerBuildInfo(metrics.registry, packageVersion());
   const calls = new CallCounter(metrics);
   const callContext = { recorder: calls, timeoutMs: config.AWS_CALL_TIMEOUT * 1000 };
-  const clients = createAwsClients({
+  const clientOptions: ClientOptions = {
     callTimeoutMs: config.AWS_CALL_TIMEOUT * 1000,
     retryMode: config.awsRetryMode,
     endpointOverridden: config.awsEndpointOverridden,
     ...(config.awsRegion ? { region: config.awsRegion } : {}),
     onAttempt: (operation, outcome) => metrics.awsAttempts.inc({ operation, outcome }),
-  });
+  };
+  const clients = createAwsClients(clientOptions);
   const limit = pLimit(config.DISCOVERY_CONCURRENCY);
+  // Several accounts (docs/accounts.md): cloudmap-sd's own account tells shared namespaces apart;
+  // with ECS_ASSUME_ROLE, another account's tasks are described with a role assumed there.
+  const callerAccount = new CallerAccount(clients.sts, callContext, clock);
+  const accountEcs = config.ECS_ASSUME_ROLE
+    ? new AccountEcsClients(clients.sts, {
+        role: config.ECS_ASSUME_ROLE,
+        externalId: config.ECS_ASSUME_ROLE_EXTERNAL_ID,
+        clientOptions,
+        context: callContext,
+        onAssumeRole: (account, outcome) => metrics.assumeRole.inc({ account, outcome }),
+      })
+    : undefined;
 
   // Someone else may delete or replace what we wrote (the volume is shared): each publish checks
   // the disk and rewrites it, held or not.
   const onRestore = ({ path, reason, held }: { path: string; reason: string; held: boolean }) =>
     logger.warn({ path, reason, held }, "a published file was deleted or changed by someone else: rewrote it");
-  const targetsFile = new PublishedFile(join(config.CONFIG_FILE_DIR, TARGETS_FILE_NAME), { onRestore });
+  // `fs`: the CLI's dry runs (explain, once --print) pass one that keeps nothing, so they write no file.
+  const fileOptions = { onRestore, ...(options.fs ? { fs: options.fs } : {}) };
+  const targetsFile = new PublishedFile(join(config.CONFIG_FILE_DIR, TARGETS_FILE_NAME), fileOptions);
   const opened = await targetsFile.open("[]\n");
   logger.info(
     { path: targetsFile.path, state: opened, staleTempFilesRemoved: targetsFile.staleTempFilesRemoved },
     opened === "existing" ? "keeping the existing targets file until the first complete discovery" : "targets file created empty",
   );
-  const promParameter = config.PROMETHEUS_CONFIG_PARAMETER_NAME;
-  const prometheusConfigFile = promParameter ? new PublishedFile(join(config.CONFIG_FILE_DIR, PROMETHEUS_CONFIG_FILE_NAME), { onRestore }) : undefined;
+  const readPrometheusConfig = await prometheusConfigReader({
+    template: config.PROMETHEUS_CONFIG_TEMPLATE,
+    parameter: config.PROMETHEUS_CONFIG_PARAMETER_NAME,
+    readParameter: (name, signal) => readParameter(clients.ssm, callContext, name, signal),
+    shardIndex: config.SHARD_INDEX,
+    shardCount: config.SHARD_COUNT,
+    replica: async () => {
+      const replica = await resolveReplica({ env: process.env });
+      logger.info({ replica: replica.id, source: replica.source, ...(replica.fallbackReason ? { fallbackReason: replica.fallbackReason } : {}) }, "replica id (CLOUDMAP_SD_REPLICA) resolved");
+      return replica.id;
+    },
+  });
+  const prometheusConfigFile = readPrometheusConfig ? new PublishedFile(join(config.CONFIG_FILE_DIR, PROMETHEUS_CONFIG_FILE_NAME), fileOptions) : undefined;
   await prometheusConfigFile?.open();
 
+  const status = new StatusRecorder(
+    {
+      version: packageVersion(),
+      parameterName: config.DISCOVERY_NAMESPACES_PARAMETER_NAME,
+      intervalSeconds: config.CONFIG_RELOAD_FREQUENCY,
+      ecsEnrichment: config.ECS_ENRICHMENT,
+    },
+    clock,
+    () => health.describe(),
+  );
   discovery = new Discovery({
     readNamespaces: (signal) => readParameter(clients.ssm, callContext, config.DISCOVERY_NAMESPACES_PARAMETER_NAME, signal),
-    ...(promParameter ? { readPrometheusConfig: (signal: AbortSignal) => readParameter(clients.ssm, callContext, promParameter, signal) } : {}),
+    ...(readPrometheusConfig ? { readPrometheusConfig } : {}),
     ...(prometheusConfigFile ? { prometheusConfigFile } : {}),
     fetcher: new CloudMapFetcher(new CloudMapApi(clients.serviceDiscovery, callContext), {
       healthStatus: config.HEALTH_STATUS,
       tagTtlMs: config.TAG_REFRESH_INTERVAL * 1000,
       healthRefreshMs: config.HEALTH_REFRESH_INTERVAL * 1000,
       readUntaggedInstances: config.ECS_ENRICHMENT !== "off",
+      serviceAttributes: config.SERVICE_ATTRIBUTES,
+      callerAccount: (signal) => callerAccount.get(signal),
       limit,
       clock,
     }),
-    enricher: new EcsEnricher(new EcsApi(clients.ecs, callContext), { mode: config.ECS_ENRICHMENT, limit, clock }),
+    enricher: new EcsEnricher(new EcsApi(clients.ecs, callContext), {
+      mode: config.ECS_ENRICHMENT,
+      limit,
+      clock,
+      ...(accountEcs ? { accounts: { ecsFor: (account: string) => accountEcs.ecsFor(account), callerAccount: (signal?: AbortSignal) => callerAccount.get(signal) } } : {}),
+    }),
+    callerAccount,
     targetsFile,
     calls,
     metrics,
     logger,
     health,
-    buildOptions: { dropStoppedTasks: config.ECS_DROP_STOPPED_TASKS },
+    buildOptions: { dropStoppedTasks: config.ECS_DROP_STOPPED_TASKS, labelNaming: config.LABEL_NAMING },
+    sharding: new Sharding({ index: config.SHARD_INDEX, count: config.SHARD_COUNT }, metrics, logger),
     clock,
     maxHoldMs: Math.max(300_000, 10 * intervalMs),
+    observer: status,
   });
-  return { logger, metrics, health, discovery, targetsFile, cycleTimeoutMs, destroy: () => destroyAwsClients(clients) };
+  return { logger, metrics, health, discovery, targetsFile, status, cycleTimeoutMs, destroy: () => {
+      destroyAwsClients(clients);
+      accountEcs?.destroy();
+    } };
 }
 
 /**
@@ -128,9 +187,9 @@ export function cycleBounds(config: Pick<Config, "CONFIG_RELOAD_FREQUENCY" | "AW
 
 /** createSidecar plus the refresh loop and the HTTP server; stop() shuts both down. */
 export async function start(config: Config): Promise<RunningSidecar> {
-  const { logger, metrics, health, discovery, targetsFile, cycleTimeoutMs, destroy } = await createSidecar(config);
+  const { logger, metrics, health, discovery, targetsFile, status, cycleTimeoutMs, destroy } = await createSidecar(config);
   const intervalMs = config.CONFIG_RELOAD_FREQUENCY * 1000;
-  const server = createHttpServer({ registry: metrics.registry, health, targets: () => targetsFile.content, logger });
+  const server = createHttpServer({ registry: metrics.registry, health, targets: () => targetsFile.content, targetsOfShard: (shard) => discovery.targetsOfShard(shard), logger, status: () => status.status() });
   await listen(server, config.LISTEN_ADDRESS);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.LISTEN_ADDRESS.port;
@@ -170,6 +229,11 @@ export async function start(config: Config): Promise<RunningSidecar> {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  // Subcommands (explain, once --print) run one discovery and exit with their own status.
+  if (argv[0] !== undefined && !argv[0].startsWith("-")) {
+    process.exitCode = await runCli(argv, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+    return;
+  }
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(`${helpText()}\n`);
     return;

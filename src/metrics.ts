@@ -67,6 +67,29 @@ export class Metrics implements CallRecorder {
     help: "Namespaces listed in the namespaces parameter that Cloud Map does not know (a typo, a deleted namespace).",
     registers: [this.registry],
   });
+  readonly ambiguousNamespaces = new Gauge({
+    name: "cloudmap_sd_ambiguous_namespaces",
+    help: "Names in the namespaces parameter that namespaces of several accounts carry (shared through AWS RAM): skipped; list their ARNs instead.",
+    registers: [this.registry],
+  });
+  readonly unreadableTags = new Gauge({
+    name: "cloudmap_sd_services_tags_unreadable",
+    help: "Services whose tags this account may not read (ListTagsForResource denied, typically shared ones), by the channel their endpoints come from instead: service_attributes, docker_labels, none.",
+    labelNames: ["channel"] as const,
+    registers: [this.registry],
+  });
+  readonly serviceAttributeFailures = new Gauge({
+    name: "cloudmap_sd_service_attributes_failures",
+    help: "GetServiceAttributes calls that failed in the last cycle, by kind: those services go on with their tags or docker labels.",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly assumeRole = new Counter({
+    name: "cloudmap_sd_assume_role_total",
+    help: "sts:AssumeRole of ECS_ASSUME_ROLE by account and outcome (success or the error name): a failing account's tasks keep their last-known-good ECS data.",
+    labelNames: ["account", "outcome"] as const,
+    registers: [this.registry],
+  });
   readonly servicesAtInstanceLimit = new Gauge({
     name: "cloudmap_sd_services_at_instance_limit",
     help: "Services whose DiscoverInstances answer held its maximum of 1,000 instances: instances beyond that are not discovered.",
@@ -92,9 +115,21 @@ export class Metrics implements CallRecorder {
     help: "Discovery cycles aborted because they overran their bound (2 intervals, at least 3 AWS call timeouts); what they had read was published.",
     registers: [this.registry],
   });
+  readonly shardTargets = new Gauge({
+    name: "cloudmap_sd_shard_targets",
+    help: "Targets per shard of SHARD_COUNT shards, from the last published discovery (every shard, not only this sidecar's: the spread shows the balance).",
+    labelNames: ["shard"] as const,
+    registers: [this.registry],
+  });
   readonly lastSuccess = new Gauge({
     name: "cloudmap_sd_last_success_timestamp_seconds",
     help: "Unix time of the last cycle that read every part of the estate without error.",
+    registers: [this.registry],
+  });
+
+  readonly statusRecordFailures = new Counter({
+    name: "cloudmap_sd_status_record_failures_total",
+    help: "Cycles the status page (GET /, /api/v1/status) could not record; discovery is not affected, the page shows older data.",
     registers: [this.registry],
   });
 

@@ -14,6 +14,7 @@ import type { HandlerContext, OperationTable } from "./protocol/handler.js";
 import { InputReader, isPlainObject } from "./protocol/input.js";
 import { type AwsService, messageKey, parseTarget } from "./protocol/targets.js";
 import { ssmOperations } from "./ssm/handlers.js";
+import { handleSts, queryAction, stsError } from "./sts/handlers.js";
 
 /** pino-compatible subset; pass a pino child logger or nothing. */
 export interface EmulatorLogger {
@@ -73,7 +74,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const calls = new CallCounter();
   const logger = options.logger ?? silentLogger;
   const closing = new AbortController();
-  const ctx: HandlerContext = { state, pageSize: options.pageSize };
+  const ctx = { state, pageSize: options.pageSize };
 
   const server = createServer((req, res) => {
     handle(req, res, { ctx, faults, calls, logger, signal: closing.signal }).catch((error: unknown) => {
@@ -104,7 +105,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 }
 
 interface RequestScope {
-  readonly ctx: HandlerContext;
+  readonly ctx: Omit<HandlerContext, "caller">;
   readonly faults: Faults;
   readonly calls: CallCounter;
   readonly logger: EmulatorLogger;
@@ -115,6 +116,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestS
   const started = performance.now();
   const body = await readBody(req);
   if (req.url?.startsWith(CONTROL_PREFIX)) return handleControl(req, res, body, scope);
+
+  const caller = scope.ctx.state.callerOf(accessKeyOf(header(req, "authorization")));
+  const query = header(req, "x-amz-target") === undefined ? queryAction(header(req, "content-type"), body) : undefined;
+  if (query !== undefined) return handleQuery(req, res, query, caller, scope);
 
   const target = parseTarget(header(req, "x-amz-target"));
   const service = target?.service;
@@ -153,7 +158,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestS
   try {
     if (fault.error !== undefined) throw fault.error;
     const input = new InputReader(parseJson(body), VALIDATION_ERROR[service]);
-    payload = handler(input, scope.ctx);
+    payload = handler(input, { ...scope.ctx, caller });
   } catch (error) {
     if (!(error instanceof AwsServiceError)) throw error;
     status = error.status;
@@ -162,6 +167,40 @@ async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestS
   if (fault.kind === "truncated") sendBytes(res, status, truncate(jsonBytes(payload), fault.keepFraction));
   else send(res, status, payload);
   scope.logger.debug({ operation, status, fault: fault.kind, ms: Math.round(performance.now() - started) }, "emulator request");
+}
+
+/**
+ * STS (AWS Query protocol: form body, XML answer) on the same port. Faults apply by Action, as
+ * latency, hang or an error answer; the other kinds are JSON-shaped and not offered here.
+ */
+async function handleQuery(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, caller: string, scope: RequestScope): Promise<void> {
+  const action = params.get("Action") ?? "(none)";
+  scope.calls.record(action);
+  const sendXml = ({ status, body }: { status: number; body: string }) => {
+    if (res.destroyed) return;
+    res.writeHead(status, { "content-type": "text/xml", "content-length": Buffer.byteLength(body), "x-amzn-requestid": randomUUID() });
+    res.end(body);
+  };
+  if (header(req, "authorization") === undefined) {
+    return sendXml(stsError(new AwsServiceError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)));
+  }
+  const fault = scope.faults.decide(action);
+  const gone = requestGone(res, scope.signal);
+  if (fault.latencyMs > 0) {
+    try {
+      await sleep(fault.latencyMs, undefined, { signal: gone });
+    } catch {
+      return;
+    }
+  }
+  if (fault.kind === "hang") return waitForAbort(gone);
+  if (fault.error !== undefined) return sendXml(stsError(fault.error));
+  sendXml(handleSts(params, scope.ctx.state, caller));
+}
+
+/** The access key id of a SigV4 Authorization header (`Credential=AKID/date/region/service/aws4_request`). */
+function accessKeyOf(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : /Credential=([^/,\s]+)\//.exec(authorization)?.[1];
 }
 
 /** Aborts when the emulator closes or the client's connection goes away before an answer. */

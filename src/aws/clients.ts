@@ -1,11 +1,14 @@
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { SSMClient } from "@aws-sdk/client-ssm";
+import { STSClient } from "@aws-sdk/client-sts";
 
 export interface AwsClients {
   readonly serviceDiscovery: ServiceDiscoveryClient;
   readonly ssm: SSMClient;
   readonly ecs: ECSClient;
+  /** GetCallerIdentity (shared namespaces) and AssumeRole (cross-account ECS). Sends nothing unless used. */
+  readonly sts: STSClient;
 }
 
 export interface ClientOptions {
@@ -49,8 +52,35 @@ export function attemptTimeoutMs(callTimeoutMs: number): number {
  *   sensitive fields to build a log entry nobody reads.
  */
 export function createAwsClients(options: ClientOptions): AwsClients {
+  const common = commonConfig(options);
+  const clients: AwsClients = {
+    serviceDiscovery: new ServiceDiscoveryClient({
+      ...common,
+      // DiscoverInstances is sent to a "data-" prefixed host (data-servicediscovery.<region>.amazonaws.com);
+      // against a custom endpoint that prefix would produce an unresolvable host name.
+      disableHostPrefix: options.endpointOverridden,
+    }),
+    ssm: new SSMClient(common),
+    ecs: new ECSClient(common),
+    sts: new STSClient(common),
+  };
+  for (const client of Object.values(clients)) tune(client, options);
+  return clients;
+}
+
+/**
+ * An ECS client of another account: the same tuning as the others, with the credentials of a role
+ * assumed in that account. The SDK caches them and asks again shortly before they expire.
+ */
+export function createAccountEcsClient(options: ClientOptions, credentials: CredentialProvider): ECSClient {
+  const client = new ECSClient({ ...commonConfig(options), credentials });
+  tune(client, options);
+  return client;
+}
+
+function commonConfig(options: ClientOptions) {
   const perAttempt = attemptTimeoutMs(options.callTimeoutMs);
-  const common = {
+  return {
     retryMode: options.retryMode,
     cacheMiddleware: true,
     ...(options.region ? { region: options.region } : {}),
@@ -68,26 +98,18 @@ export function createAwsClients(options: ClientOptions): AwsClients {
       connectionTimeout: Math.min(perAttempt, 3_000),
     },
   };
-  const clients: AwsClients = {
-    serviceDiscovery: new ServiceDiscoveryClient({
-      ...common,
-      // DiscoverInstances is sent to a "data-" prefixed host (data-servicediscovery.<region>.amazonaws.com);
-      // against a custom endpoint that prefix would produce an unresolvable host name.
-      disableHostPrefix: options.endpointOverridden,
-    }),
-    ssm: new SSMClient(common),
-    ecs: new ECSClient(common),
-  };
-  for (const client of Object.values(clients)) {
-    client.middlewareStack.remove("loggerMiddleware");
-    reuseSigner(client);
-    refuseRequestsAfterDestroy(client);
-    if (options.onAttempt) countAttempts(client, options.onAttempt);
-  }
-  return clients;
 }
 
-type AnyClient = ServiceDiscoveryClient | SSMClient | ECSClient;
+function tune(client: AnyClient, options: ClientOptions): void {
+  client.middlewareStack.remove("loggerMiddleware");
+  reuseSigner(client);
+  refuseRequestsAfterDestroy(client);
+  if (options.onAttempt) countAttempts(client, options.onAttempt);
+}
+
+type AnyClient = ServiceDiscoveryClient | SSMClient | ECSClient | STSClient;
+/** What a client's `credentials` setting takes (typed through the client: no extra package). */
+export type CredentialProvider = Exclude<NonNullable<ConstructorParameters<typeof ECSClient>[0]>["credentials"], undefined>;
 type Signer = Awaited<ReturnType<ServiceDiscoveryClient["config"]["signer"]>>;
 type AuthScheme = Parameters<ServiceDiscoveryClient["config"]["signer"]>[0];
 

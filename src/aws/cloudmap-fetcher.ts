@@ -1,8 +1,9 @@
 import type { HealthStatusFilter } from "@aws-sdk/client-servicediscovery";
 import type { LimitFunction } from "p-limit";
-import { endpointsFromTags } from "../core/endpoints.js";
+import { type ConfigChannel, endpointsFor, endpointsFromTags } from "../core/endpoints.js";
 import type { Instance, Namespace, Service, ServiceSnapshot } from "../core/model.js";
-import type { AwsCallError } from "../errors.js";
+import { isNamespaceArn } from "../core/namespace-list.js";
+import { type AwsCallError, failureKind } from "../errors.js";
 import type { Clock } from "../clock.js";
 import type { CloudMapApi } from "./cloudmap.js";
 
@@ -18,8 +19,33 @@ export interface CloudMapFetcherOptions {
   readonly healthRefreshMs: number;
   /** Untagged services may still be scraped through docker labels, which needs their instances. */
   readonly readUntaggedInstances: boolean;
+  /**
+   * SERVICE_ATTRIBUTES: when to read a service's Cloud Map attributes. auto: only when its tags
+   * name no endpoint (tags win, so reading them for a tagged service would change nothing); on:
+   * always (their __meta_cloudmap_service_attribute_* labels on every service); off: never.
+   */
+  readonly serviceAttributes?: ServiceAttributesMode;
+  /**
+   * The account cloudmap-sd runs in, asked only once some namespace has a ResourceOwner (to tell
+   * shared namespaces from one's own). Undefined while unknown: namespaces then count as one's own.
+   */
+  readonly callerAccount?: (abortSignal?: AbortSignal) => Promise<string | undefined>;
   readonly limit: LimitFunction;
   readonly clock: Clock;
+}
+
+export type ServiceAttributesMode = "auto" | "on" | "off";
+
+/** A listed name that matches namespaces of several accounts: skipped, the ARNs name them apart. */
+export interface AmbiguousNamespace {
+  readonly name: string;
+  readonly arns: readonly string[];
+}
+
+/** A service whose tags cannot be read (AccessDenied), and the channel its endpoints come from instead. */
+export interface UnreadableTags {
+  readonly service: string;
+  readonly channel: ConfigChannel | "docker_labels";
 }
 
 export interface FetchResult {
@@ -48,12 +74,29 @@ export interface FetchResult {
    * may be more, which Cloud Map does not return. "namespace/service", sorted.
    */
   readonly servicesAtLimit: string[];
+  /** Listed names skipped because namespaces of several accounts carry them. */
+  readonly ambiguousNamespaces: AmbiguousNamespace[];
+  /** Services whose tags are denied to this account (shared ones, typically), sorted by service. */
+  readonly unreadableTags: UnreadableTags[];
+  /**
+   * GetServiceAttributes calls that failed this cycle. Not in `errors`: attributes are an optional
+   * channel (an older policy or endpoint may not allow it), so such a failure never makes a cycle
+   * partial nor discovery incomplete; the service goes on with its tags or docker labels.
+   */
+  readonly attributeErrors: AwsCallError[];
+  /** Each known service's last read Cloud Map revision, by service id (for the status page). */
+  readonly revisions: ReadonlyMap<string, number>;
 }
 
 interface ServiceState {
   service: Service;
   tags?: Record<string, string>;
   tagsAt: number;
+  /** ListTagsForResource is denied: `tags` is {} and the other channels decide. */
+  tagsDenied?: boolean;
+  attributes?: Record<string, string>;
+  /** When the attributes were last asked for (undefined: never, or no longer wanted). */
+  attributesAt?: number;
   instances?: Instance[];
   revision?: number;
   instancesAt: number;
@@ -85,33 +128,55 @@ export class CloudMapFetcher {
 
   async refresh(names: readonly string[], abortSignal?: AbortSignal): Promise<FetchResult> {
     for (const name of this.state.keys()) if (!names.includes(name)) this.state.delete(name);
-    const cycle: Cycle = { errors: [], missing: [], reread: 0 };
+    const cycle: Cycle = { errors: [], missing: [], reread: 0, ambiguous: [], attributeErrors: [] };
     await Promise.all(names.map((name) => this.refreshNamespace(name, cycle, abortSignal)));
 
     const snapshots: ServiceSnapshot[] = [];
     const servicesAtLimit: string[] = [];
+    const unreadableTags: UnreadableTags[] = [];
     const lastCompleteAt = new Map<string, number | undefined>();
+    const revisions = new Map<string, number>();
+    const skipped = (name: string) => cycle.missing.includes(name) || cycle.ambiguous.some((a) => a.name === name);
     for (const name of names) {
-      if (cycle.missing.includes(name)) continue;
+      if (skipped(name)) continue;
       const namespace = this.state.get(name);
       lastCompleteAt.set(name, namespace?.lastCompleteAt);
       for (const service of namespace?.services.values() ?? []) {
         if (service.tags === undefined) continue;
-        service.snapshot ??= { service: service.service, tags: service.tags, instances: service.instances ?? [] };
+        service.snapshot ??= {
+          service: service.service,
+          tags: service.tags,
+          ...(service.attributes === undefined ? {} : { serviceAttributes: service.attributes }),
+          instances: service.instances ?? [],
+        };
         snapshots.push(service.snapshot);
+        if (service.revision !== undefined) revisions.set(service.service.id, service.revision);
         if (service.atLimit) servicesAtLimit.push(`${service.service.namespace.name}/${service.service.name}`);
+        if (service.tagsDenied) unreadableTags.push({ service: `${service.service.namespace.name}/${service.service.name}`, channel: this.channelOf(service) });
       }
     }
+    unreadableTags.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
     return {
       snapshots,
       errors: cycle.errors,
       missingNamespaces: cycle.missing,
-      incomplete: names.some((name) => !cycle.missing.includes(name) && !this.known(this.state.get(name))),
-      unlisted: names.some((name) => !cycle.missing.includes(name) && !this.state.get(name)?.listed),
+      incomplete: names.some((name) => !skipped(name) && !this.known(this.state.get(name))),
+      unlisted: names.some((name) => !skipped(name) && !this.state.get(name)?.listed),
       lastCompleteAt,
       servicesReread: cycle.reread,
       servicesAtLimit: servicesAtLimit.sort(),
+      ambiguousNamespaces: cycle.ambiguous,
+      unreadableTags,
+      attributeErrors: cycle.attributeErrors,
+      revisions,
     };
+  }
+
+  /** Where the endpoints of a service whose tags are unreadable come from. */
+  private channelOf(state: ServiceState): UnreadableTags["channel"] {
+    const { channel } = endpointsFor(state.tags ?? {}, state.attributes);
+    if (channel !== "none") return channel;
+    return this.options.readUntaggedInstances ? "docker_labels" : "none";
   }
 
   private async refreshNamespace(name: string, cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
@@ -119,7 +184,11 @@ export class CloudMapFetcher {
     const now = () => clock.monotonicMs();
     let namespaces: Namespace[];
     try {
-      namespaces = await limit(() => this.api.namespacesNamed(name, abortSignal));
+      namespaces = await limit(async () => {
+        if (!isNamespaceArn(name)) return this.api.namespacesNamed(name, abortSignal);
+        const namespace = await this.api.namespaceByArn(name, abortSignal);
+        return namespace ? [namespace] : [];
+      });
     } catch (error) {
       cycle.errors.push(error as AwsCallError);
       return; // keep whatever we had for this namespace
@@ -129,6 +198,14 @@ export class CloudMapFetcher {
       this.state.delete(name);
       return;
     }
+    // Since namespaces can be shared (AWS RAM), one name can be another account's too. Which one
+    // was meant cannot be guessed; reading both would mix two estates under one label.
+    if (new Set(namespaces.map((namespace) => namespace.owner)).size > 1) {
+      cycle.ambiguous.push({ name, arns: namespaces.map((namespace) => namespace.arn ?? namespace.id).sort() });
+      this.state.delete(name);
+      return;
+    }
+    namespaces = await this.markShared(namespaces, abortSignal);
     const state = this.state.get(name) ?? { namespaces, services: new Map<string, ServiceState>(), listed: false };
     this.state.set(name, state);
     state.namespaces = namespaces;
@@ -169,6 +246,14 @@ export class CloudMapFetcher {
     if (listings.every(Boolean)) state.listed = true;
   }
 
+  /** A namespace owned by another account than cloudmap-sd's is shared with it: labels say so. */
+  private async markShared(namespaces: Namespace[], abortSignal?: AbortSignal): Promise<Namespace[]> {
+    if (!namespaces.some((namespace) => namespace.owner !== undefined)) return namespaces;
+    const caller = await this.options.callerAccount?.(abortSignal);
+    if (caller === undefined) return namespaces;
+    return namespaces.map((namespace) => (namespace.owner !== undefined && namespace.owner !== caller ? { ...namespace, shared: true } : namespace));
+  }
+
   /** Returns true when everything about this service is fresh. */
   private async refreshService(state: ServiceState, cycle: Cycle, abortSignal?: AbortSignal): Promise<boolean> {
     const { limit, clock, tagTtlMs } = this.options;
@@ -183,13 +268,24 @@ export class CloudMapFetcher {
           state.snapshot = undefined;
         }
         state.tagsAt = at;
+        state.tagsDenied = undefined;
       } catch (error) {
-        cycle.errors.push(error as AwsCallError);
-        if (state.tags === undefined) return false;
-        fresh = false;
+        if (failureKind(error) === "access_denied") {
+          // Whether a consumer may read a shared service's tags is not documented: a denial is an
+          // answer (no tags here), so the service attributes and docker labels decide instead.
+          if (state.tags === undefined || Object.keys(state.tags).length > 0) state.snapshot = undefined;
+          state.tags = {};
+          state.tagsDenied = true;
+          state.tagsAt = now();
+        } else {
+          cycle.errors.push(error as AwsCallError);
+          if (state.tags === undefined) return false;
+          fresh = false;
+        }
       }
     }
-    if (!this.needsInstances(state.tags)) {
+    await this.refreshAttributes(state, cycle, abortSignal);
+    if (!this.needsInstances(state)) {
       if (state.instances !== undefined) state.snapshot = undefined;
       state.instances = undefined;
       state.revision = undefined;
@@ -219,18 +315,49 @@ export class CloudMapFetcher {
     }
   }
 
+  /**
+   * Reads the service attributes when they can matter, on the tags' schedule (TAG_REFRESH_INTERVAL,
+   * same spread). A failure is this service's alone and never fails the cycle: the service goes on
+   * with what it had. Only a transient one is retried next cycle; a denied or unsupported call
+   * (an older policy, an endpoint without the operation) waits for the next refresh.
+   */
+  private async refreshAttributes(state: ServiceState, cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
+    const { limit, clock, tagTtlMs } = this.options;
+    const mode = this.options.serviceAttributes ?? "off";
+    const wanted = mode === "on" || (mode === "auto" && state.tags !== undefined && endpointsFromTags(state.tags).kind === "untagged");
+    if (!wanted) {
+      if (state.attributes !== undefined) state.snapshot = undefined;
+      state.attributes = undefined;
+      state.attributesAt = undefined;
+      return;
+    }
+    const at = clock.monotonicMs();
+    if (state.attributesAt !== undefined && at - state.attributesAt < tagTtlMs * spread(state.service.id)) return;
+    try {
+      const attributes = await limit(() => this.api.serviceAttributes(state.service, abortSignal));
+      if (state.attributes === undefined || !sameRecord(state.attributes, attributes)) {
+        state.attributes = attributes;
+        state.snapshot = undefined;
+      }
+      state.attributesAt = at;
+    } catch (error) {
+      cycle.attributeErrors.push(error as AwsCallError);
+      if (!TRANSIENT.has(failureKind(error))) state.attributesAt = at;
+    }
+  }
+
   /** Whether every part of a namespace has been read at least once (fresh or last-known-good). */
   private known(state: NamespaceState | undefined): boolean {
     if (!state?.listed) return false;
     for (const service of state.services.values()) {
       if (service.tags === undefined) return false;
-      if (this.needsInstances(service.tags) && service.instances === undefined) return false;
+      if (this.needsInstances(service) && service.instances === undefined) return false;
     }
     return true;
   }
 
-  private needsInstances(tags: Readonly<Record<string, string>>): boolean {
-    const plan = endpointsFromTags(tags);
+  private needsInstances(state: ServiceState): boolean {
+    const { plan } = endpointsFor(state.tags ?? {}, state.attributes);
     if (plan.kind === "tagged") return true;
     return plan.kind === "untagged" && this.options.readUntaggedInstances;
   }
@@ -245,7 +372,12 @@ interface Cycle {
   errors: AwsCallError[];
   missing: string[];
   reread: number;
+  ambiguous: AmbiguousNamespace[];
+  attributeErrors: AwsCallError[];
 }
+
+/** Failures worth retrying at the next cycle rather than at the next refresh. */
+const TRANSIENT = new Set(["throttled", "timeout", "network", "server", "deadline"]);
 
 /**
  * A per-service factor in [0.5, 1): tags read together at a cold sync expire in different cycles,
@@ -274,7 +406,11 @@ function sameService(a: Service, b: Service): boolean {
     a.namespace.id === b.namespace.id &&
     a.namespace.name === b.namespace.name &&
     a.namespace.type === b.namespace.type &&
-    a.namespace.httpName === b.namespace.httpName
+    a.namespace.httpName === b.namespace.httpName &&
+    a.namespace.arn === b.namespace.arn &&
+    a.namespace.owner === b.namespace.owner &&
+    a.namespace.shared === b.namespace.shared &&
+    a.createdBy === b.createdBy
   );
 }
 

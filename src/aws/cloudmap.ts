@@ -1,6 +1,8 @@
 import {
   DiscoverInstancesCommand,
   DiscoverInstancesRevisionCommand,
+  GetNamespaceCommand,
+  GetServiceAttributesCommand,
   type HealthStatusFilter,
   ListNamespacesCommand,
   ListServicesCommand,
@@ -8,6 +10,7 @@ import {
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
 import type { Instance, Namespace, Service } from "../core/model.js";
+import { AwsCallError, errorCode } from "../errors.js";
 import { allPages, awsCall, type CallContext, required } from "./call.js";
 
 /** DiscoverInstances' largest page, and Cloud Map's default per-service instance quota. */
@@ -50,12 +53,9 @@ export class CloudMapApi {
             const page = await this.client.send(
               new ListNamespacesCommand({ NextToken, MaxResults: 100, Filters: [{ Name: "NAME", Values: [name], Condition: "EQ" }] }),
             );
-            const items = required(op, "Namespaces", page.Namespaces).map((summary) => ({
-              id: required(op, "Namespaces[].Id", summary.Id),
-              name: required(op, "Namespaces[].Name", summary.Name),
-              type: summary.Type ?? "UNKNOWN",
-              httpName: summary.Properties?.HttpProperties?.HttpName ?? name,
-            }));
+            const items = required(op, "Namespaces", page.Namespaces).map((summary) =>
+              toNamespace(op, summary, required(op, "Namespaces[].Name", summary.Name)),
+            );
             return { items, NextToken: page.NextToken };
           },
           abortSignal,
@@ -65,6 +65,30 @@ export class CloudMapApi {
     );
     // The server-side filter is trusted, not relied on.
     return namespaces.filter((namespace) => namespace.name === name);
+  }
+
+  /**
+   * A namespace named by its ARN in the namespaces parameter: the only way to address a namespace
+   * shared by another account whose name is not unique. Undefined when Cloud Map does not know it.
+   */
+  async namespaceByArn(arn: string, abortSignal?: AbortSignal): Promise<Namespace | undefined> {
+    const op = "GetNamespace";
+    try {
+      return await awsCall(
+        this.context,
+        op,
+        { namespace: arn },
+        async () => {
+          const output = await this.client.send(new GetNamespaceCommand({ Id: arn }));
+          const namespace = required(op, "Namespace", output.Namespace);
+          return toNamespace(op, namespace, required(op, "Namespace.Name", namespace.Name));
+        },
+        abortSignal,
+      );
+    } catch (error) {
+      if (error instanceof AwsCallError && errorCode(error) === "NamespaceNotFound") return undefined;
+      throw error;
+    }
   }
 
   async services(namespace: Namespace, abortSignal?: AbortSignal): Promise<Service[]> {
@@ -80,7 +104,8 @@ export class CloudMapApi {
               new ListServicesCommand({
                 NextToken,
                 MaxResults: 100,
-                Filters: [{ Name: "NAMESPACE_ID", Values: [namespace.id], Condition: "EQ" }],
+                // A shared namespace is found by its ARN only; the ARN works for one's own too.
+                Filters: [{ Name: "NAMESPACE_ID", Values: [namespace.owner && namespace.arn ? namespace.arn : namespace.id], Condition: "EQ" }],
               }),
             );
             const items = required(op, "Services", page.Services).map((summary) => ({
@@ -88,6 +113,7 @@ export class CloudMapApi {
               arn: required(op, "Services[].Arn", summary.Arn),
               name: required(op, "Services[].Name", summary.Name),
               namespace,
+              ...(summary.CreatedByAccount ? { createdBy: summary.CreatedByAccount } : {}),
             }));
             return { items, NextToken: page.NextToken };
           },
@@ -118,6 +144,26 @@ export class CloudMapApi {
   }
 
   /**
+   * The service's own attributes (up to 30 keys), a configuration channel that works where tags do
+   * not: services ECS Service Connect creates cannot be tagged, and a shared service's tags may not
+   * be readable by the consumer. Addressed by ARN, which a shared service requires.
+   */
+  async serviceAttributes(service: Service, abortSignal?: AbortSignal): Promise<Record<string, string>> {
+    const op = "GetServiceAttributes";
+    return awsCall(
+      this.context,
+      op,
+      scopeOf(service),
+      async () => {
+        const output = await this.client.send(new GetServiceAttributesCommand({ ServiceId: service.arn }));
+        // A service that never had attributes answers an empty map.
+        return { ...required(op, "ServiceAttributes", output.ServiceAttributes).Attributes };
+      },
+      abortSignal,
+    );
+  }
+
+  /**
    * DiscoverInstances is the data-plane read (1,000 requests/s per account, versus a far lower
    * quota for ListInstances). It does not paginate: 1,000 is both its maximum page and the default
    * per-service instance quota, so one call reads a whole service unless `atLimit` says otherwise.
@@ -135,6 +181,7 @@ export class CloudMapApi {
             ServiceName: service.name,
             MaxResults: DISCOVER_INSTANCES_MAX,
             HealthStatus: healthStatus,
+            ...ownerOf(service),
           }),
         );
         const instances = required(op, "Instances", output.Instances).map(
@@ -165,13 +212,36 @@ export class CloudMapApi {
       scopeOf(service),
       async () => {
         const output = await this.client.send(
-          new DiscoverInstancesRevisionCommand({ NamespaceName: service.namespace.httpName, ServiceName: service.name }),
+          new DiscoverInstancesRevisionCommand({ NamespaceName: service.namespace.httpName, ServiceName: service.name, ...ownerOf(service) }),
         );
         return required(op, "InstancesRevision", output.InstancesRevision);
       },
       abortSignal,
     );
   }
+}
+
+/**
+ * OwnerAccount, which a shared namespace requires in the data-plane reads. It is the namespace's
+ * ResourceOwner, so it is right for one's own namespaces too.
+ */
+function ownerOf(service: Service): { OwnerAccount?: string } {
+  return service.namespace.owner ? { OwnerAccount: service.namespace.owner } : {};
+}
+
+function toNamespace(
+  op: string,
+  summary: { Id?: string | undefined; Arn?: string | undefined; ResourceOwner?: string | undefined; Type?: string | undefined; Properties?: { HttpProperties?: { HttpName?: string | undefined } | undefined } | undefined },
+  name: string,
+): Namespace {
+  return {
+    id: required(op, "Namespaces[].Id", summary.Id),
+    name,
+    type: summary.Type ?? "UNKNOWN",
+    httpName: summary.Properties?.HttpProperties?.HttpName ?? name,
+    ...(summary.Arn ? { arn: summary.Arn } : {}),
+    ...(summary.ResourceOwner ? { owner: summary.ResourceOwner } : {}),
+  };
 }
 
 function scopeOf(service: Service) {

@@ -1,10 +1,11 @@
 import type { LimitFunction } from "p-limit";
 import type { Clock } from "../clock.js";
-import { endpointsFromTags } from "../core/endpoints.js";
+import { endpointsFor } from "../core/endpoints.js";
 import type { EcsTask, EcsTaskDefinition, Instance, ServiceSnapshot } from "../core/model.js";
 import { RetrySchedule, type RetryScheduleOptions } from "../core/retry-schedule.js";
 import { Attribute } from "../core/target-groups.js";
 import { AwsCallError } from "../errors.js";
+import { AssumeRoleError } from "./accounts.js";
 import { DESCRIBE_TASKS_BATCH, type EcsApi, EcsTaskFailuresError } from "./ecs.js";
 
 export type EnrichmentMode = "auto" | "on" | "off";
@@ -21,6 +22,19 @@ export interface EcsEnricherOptions {
   readonly notFoundTtlMs?: number;
   /** When a failed DescribeTasks (per cluster) or DescribeTaskDefinition (per ARN) is tried again. */
   readonly backoff?: RetryScheduleOptions;
+  /**
+   * Cross-account enrichment (ECS_ASSUME_ROLE): tasks of services another account created (or owns
+   * the namespace of) are described with that account's ECS client. Without it, every task is
+   * described with cloudmap-sd's own credentials, as before.
+   */
+  readonly accounts?: EcsAccounts;
+}
+
+export interface EcsAccounts {
+  /** The ECS calls of another account (a client with an assumed role's credentials), one per account. */
+  readonly ecsFor: (account: string) => EcsApi;
+  /** cloudmap-sd's own account; undefined while unknown (every task is then described as its own). */
+  readonly callerAccount: (abortSignal?: AbortSignal) => Promise<string | undefined>;
 }
 
 export interface EnrichResult {
@@ -34,6 +48,8 @@ export interface EnrichResult {
   readonly unknownTasks: number;
   /** Parts whose call was skipped this cycle because they are backing off after failures. */
   readonly backingOff: number;
+  /** Accounts whose role could not be assumed this cycle (their tasks keep their last-known-good data). Sorted. */
+  readonly failingAccounts: string[];
   /**
    * Wanted tasks and task definitions with no data yet, because their call failed or is backing
    * off. 0 when everything wanted is known or is a cached not-found answer: discovery is
@@ -42,8 +58,15 @@ export interface EnrichResult {
   readonly pending: number;
 }
 
-/** Instances that are ECS tasks: cluster → their task ids (the instance ids themselves, no new strings). */
+/**
+ * Instances that are ECS tasks: part → their task ids (the instance ids themselves, no new
+ * strings). A part is a cluster of cloudmap-sd's own account (its name), or "<account>:<cluster>"
+ * for another account's (":" is not allowed in a cluster name).
+ */
 type WantedTasks = ReadonlyMap<string, ReadonlySet<string>>;
+
+/** Per snapshot: the account whose ECS describes its tasks, undefined for one's own. */
+type AccountOf = (snapshot: ServiceSnapshot) => string | undefined;
 
 /** What one cycle's calls add up to. */
 interface Cycle {
@@ -89,6 +112,8 @@ export class EcsEnricher {
    * until a cached not-found answer is due to be re-checked. Saves walking every instance twice.
    */
   private settled: { inputs: readonly ServiceSnapshot[]; result: EnrichResult; until: number } | undefined;
+  /** This cycle's answer to "whose ECS describes this service's tasks". */
+  private accountOf: AccountOf = () => undefined;
 
   constructor(
     private readonly api: EcsApi,
@@ -100,16 +125,38 @@ export class EcsEnricher {
     this.definitionRetries = new RetrySchedule(options.backoff);
   }
 
+  /**
+   * A service's tasks belong to the account that created it (ECS creates the Cloud Map service of
+   * an ECS service), else to the namespace's owner. Only another account than cloudmap-sd's own
+   * needs its role; while the own account is unknown, every task is described as its own.
+   */
+  private async accountResolver(abortSignal?: AbortSignal): Promise<AccountOf> {
+    const accounts = this.options.accounts;
+    if (accounts === undefined) return () => undefined;
+    const caller = await accounts.callerAccount(abortSignal);
+    if (caller === undefined) return () => undefined;
+    return (snapshot) => {
+      const account = snapshot.service.createdBy ?? snapshot.service.namespace.owner;
+      return account === undefined || account === caller ? undefined : account;
+    };
+  }
+
+  /** The ECS calls of a part's or a definition's account. */
+  private apiFor(account: string | undefined): EcsApi {
+    return account === undefined || this.options.accounts === undefined ? this.api : this.options.accounts.ecsFor(account);
+  }
+
   async enrich(snapshots: readonly ServiceSnapshot[], abortSignal?: AbortSignal): Promise<EnrichResult> {
     if (this.options.mode === "off") return unenriched(snapshots);
     const now = this.options.clock.monotonicMs();
     const settled = this.settled;
     if (settled && now < settled.until && sameItems(settled.inputs, snapshots)) {
-      return { ...settled.result, snapshots: [...settled.result.snapshots], errors: [], missingClusters: [...settled.result.missingClusters] };
+      return { ...settled.result, snapshots: [...settled.result.snapshots], errors: [], missingClusters: [...settled.result.missingClusters], failingAccounts: [] };
     }
     this.settled = undefined;
 
-    const wanted = wantedTasks(snapshots);
+    this.accountOf = await this.accountResolver(abortSignal);
+    const wanted = wantedTasks(snapshots, this.accountOf);
     this.forgetUnwanted(wanted);
     if (this.options.mode === "auto" && wanted.size === 0) {
       // No instance is an ECS task: nothing to describe, and no definition in use.
@@ -163,7 +210,10 @@ export class EcsEnricher {
   }
 
   /** One part: every new task of one cluster, in batches of 100. Any batch failing fails the part. */
-  private async describeCluster(cluster: string, ids: readonly string[], cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
+  private async describeCluster(part: string, ids: readonly string[], cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
+    const cluster = part;
+    const { account, name } = splitPart(part);
+    const api = this.apiFor(account);
     if (!this.clusterRetries.due(cluster, cycle.now)) {
       cycle.backingOff++;
       return;
@@ -177,7 +227,7 @@ export class EcsEnricher {
     await Promise.all(
       batches.map(async (batch) => {
         try {
-          const answer = await this.options.limit(() => this.api.tasks(cluster, batch, abortSignal));
+          const answer = await this.options.limit(() => api.tasks(name, batch, abortSignal));
           if (!answer.clusterFound) {
             this.clustersNotFound.set(cluster, cycle.now + this.notFoundTtlMs);
             return;
@@ -202,7 +252,7 @@ export class EcsEnricher {
             return;
           }
           failed = true;
-          cycle.errors.push(asCallError(error, "DescribeTasks", { cluster }));
+          cycle.errors.push(inPart(asCallError(error, "DescribeTasks", { cluster }), part));
         }
       }),
     );
@@ -210,21 +260,22 @@ export class EcsEnricher {
     else if (!aborted) this.clusterRetries.succeeded(cluster);
   }
 
-  /** Definitions of the tasks of docker-label services: the only ones whose containers matter. */
-  private definitionsInUse(snapshots: readonly ServiceSnapshot[]): Set<string> {
-    const inUse = new Set<string>();
+  /** Definitions of the tasks of docker-label services (the only ones whose containers matter), with their account. */
+  private definitionsInUse(snapshots: readonly ServiceSnapshot[]): Map<string, string | undefined> {
+    const inUse = new Map<string, string | undefined>();
     for (const snapshot of snapshots) {
       if (!usesDockerLabels(snapshot)) continue;
+      const account = this.accountOf(snapshot);
       for (const instance of snapshot.instances) {
-        const arn = this.taskOf(instance)?.taskDefinitionArn;
-        if (arn) inUse.add(arn);
+        const arn = this.taskOf(snapshot, instance)?.taskDefinitionArn;
+        if (arn) inUse.set(arn, account);
       }
     }
     return inUse;
   }
 
-  private async describeDefinitions(inUse: ReadonlySet<string>, cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
-    const unknown = [...inUse].filter((arn) => !this.definitions.has(arn));
+  private async describeDefinitions(inUse: ReadonlyMap<string, string | undefined>, cycle: Cycle, abortSignal?: AbortSignal): Promise<void> {
+    const unknown = [...inUse.keys()].filter((arn) => !this.definitions.has(arn));
     await Promise.all(
       unknown.map(async (arn) => {
         if (!this.definitionRetries.due(arn, cycle.now)) {
@@ -232,7 +283,8 @@ export class EcsEnricher {
           return;
         }
         try {
-          this.definitions.set(arn, await this.options.limit(() => this.api.taskDefinition(arn, abortSignal)));
+          const api = this.apiFor(inUse.get(arn));
+          this.definitions.set(arn, await this.options.limit(() => api.taskDefinition(arn, abortSignal)));
           this.definitionRetries.succeeded(arn);
         } catch (error) {
           if (abortSignal?.aborted) return; // the cycle's deadline, not a failure of ECS
@@ -243,7 +295,7 @@ export class EcsEnricher {
     );
   }
 
-  private summary(wanted: WantedTasks, inUse: ReadonlySet<string>, cycle: Cycle): Omit<EnrichResult, "snapshots"> {
+  private summary(wanted: WantedTasks, inUse: ReadonlyMap<string, string | undefined>, cycle: Cycle): Omit<EnrichResult, "snapshots"> {
     let unknownTasks = 0;
     let pending = 0;
     for (const [cluster, taskIds] of wanted) {
@@ -252,8 +304,11 @@ export class EcsEnricher {
         else if (this.tasks.get(cluster, taskId) === undefined && !this.clustersNotFound.has(cluster)) pending++;
       }
     }
-    for (const arn of inUse) if (!this.definitions.has(arn)) pending++;
+    for (const arn of inUse.keys()) if (!this.definitions.has(arn)) pending++;
+    const failingAccounts = new Set<string>();
+    for (const error of cycle.errors) if (error.cause instanceof AssumeRoleError) failingAccounts.add(error.cause.account);
     return {
+      failingAccounts: [...failingAccounts].sort(),
       errors: cycle.errors,
       enabled: true,
       missingClusters: [...this.clustersNotFound.keys()].sort(),
@@ -273,9 +328,9 @@ export class EcsEnricher {
   }
 
   /** The described task of an instance, if it is one. */
-  private taskOf(instance: Instance): EcsTask | undefined {
+  private taskOf(snapshot: ServiceSnapshot, instance: Instance): EcsTask | undefined {
     const cluster = instance.attributes[Attribute.cluster];
-    return cluster ? this.tasks.get(cluster, instance.id) : undefined;
+    return cluster ? this.tasks.get(partOf(this.accountOf(snapshot), cluster), instance.id) : undefined;
   }
 
   /** Returns the same object as last cycle when the service and its ECS facts are unchanged. */
@@ -284,7 +339,7 @@ export class EcsEnricher {
     const ecsTasks = new Map<string, EcsTask>();
     const ecsTaskDefinitions = new Map<string, EcsTaskDefinition>();
     for (const instance of snapshot.instances) {
-      const task = this.taskOf(instance);
+      const task = this.taskOf(snapshot, instance);
       if (!task) continue;
       ecsTasks.set(instance.id, task);
       const definition = dockerLabels && task.taskDefinitionArn ? this.definitions.get(task.taskDefinitionArn) : undefined;
@@ -298,19 +353,30 @@ export class EcsEnricher {
   }
 }
 
-/** Instances that are ECS tasks (they carry ECS_CLUSTER_NAME), by cluster. */
-function wantedTasks(snapshots: readonly ServiceSnapshot[]): WantedTasks {
+/** Instances that are ECS tasks (they carry ECS_CLUSTER_NAME), by part (cluster, in its account). */
+function wantedTasks(snapshots: readonly ServiceSnapshot[], accountOf: AccountOf): WantedTasks {
   const wanted = new Map<string, Set<string>>();
   for (const snapshot of snapshots) {
+    const account = accountOf(snapshot);
     for (const instance of snapshot.instances) {
       const cluster = instance.attributes[Attribute.cluster];
       if (!cluster) continue;
-      const taskIds = wanted.get(cluster) ?? new Set<string>();
+      const part = partOf(account, cluster);
+      const taskIds = wanted.get(part) ?? new Set<string>();
       taskIds.add(instance.id);
-      wanted.set(cluster, taskIds);
+      wanted.set(part, taskIds);
     }
   }
   return wanted;
+}
+
+function partOf(account: string | undefined, cluster: string): string {
+  return account === undefined ? cluster : `${account}:${cluster}`;
+}
+
+function splitPart(part: string): { account: string | undefined; name: string } {
+  const colon = part.indexOf(":");
+  return colon === -1 ? { account: undefined, name: part } : { account: part.slice(0, colon), name: part.slice(colon + 1) };
 }
 
 /** cluster → task id → V: what the enricher knows per task. */
@@ -399,12 +465,13 @@ function interned(task: EcsTask, shared: Shared): EcsTask {
     healthStatus: intern(task.healthStatus),
     containerInstanceArn: intern(task.containerInstanceArn),
     tags,
+    portBindings: task.portBindings,
   };
   return copy;
 }
 
 function unenriched(snapshots: readonly ServiceSnapshot[]): EnrichResult {
-  return { snapshots: [...snapshots], errors: [], enabled: false, missingClusters: [], unknownTasks: 0, backingOff: 0, pending: 0 };
+  return { snapshots: [...snapshots], errors: [], enabled: false, missingClusters: [], unknownTasks: 0, backingOff: 0, pending: 0, failingAccounts: [] };
 }
 
 /** The same keys with the very same values (absent: empty). */
@@ -418,6 +485,11 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
+/** Another account's cluster is named with its account ("<account>:<cluster>"): the same name may exist in several. */
+function inPart(error: AwsCallError, part: string): AwsCallError {
+  return error.scope.cluster === part ? error : new AwsCallError(error.operation, { ...error.scope, cluster: part }, { cause: error.cause });
+}
+
 /** EcsApi throws AwsCallError; anything else (a bug below it) is still reported against its part. */
 function asCallError(error: unknown, operation: string, scope: AwsCallError["scope"]): AwsCallError {
   return error instanceof AwsCallError ? error : new AwsCallError(operation, scope, { cause: error });
@@ -425,5 +497,5 @@ function asCallError(error: unknown, operation: string, scope: AwsCallError["sco
 
 /** Docker labels are the channel for services without METRICS_* tags (e.g. ECS Service Connect). */
 function usesDockerLabels(snapshot: ServiceSnapshot): boolean {
-  return endpointsFromTags(snapshot.tags).kind === "untagged";
+  return endpointsFor(snapshot.tags, snapshot.serviceAttributes).plan.kind === "untagged";
 }

@@ -7,7 +7,7 @@ import {
   type ECSClient,
   type Task,
 } from "@aws-sdk/client-ecs";
-import type { EcsTask, EcsTaskDefinition } from "../core/model.js";
+import type { EcsTask, EcsTaskDefinition, PortBinding } from "../core/model.js";
 import { AwsCallError, errorCode, MalformedResponseError } from "../errors.js";
 import { awsCall, type CallContext, required } from "./call.js";
 
@@ -119,6 +119,7 @@ function readTaskDefinition(output: DescribeTaskDefinitionCommandOutput): EcsTas
     arn: required(operation, "taskDefinition.taskDefinitionArn", definition.taskDefinitionArn),
     family: required(operation, "taskDefinition.family", definition.family),
     revision: required(operation, "taskDefinition.revision", definition.revision),
+    ...(definition.networkMode ? { networkMode: definition.networkMode } : {}),
     containers: required(operation, "taskDefinition.containerDefinitions", definition.containerDefinitions).map(toContainer),
   };
 }
@@ -143,5 +144,18 @@ function toEcsTask(task: Task): EcsTask {
     containerInstanceArn: task.containerInstanceArn,
   };
   const present = Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined && value !== ""));
-  return { taskArn: task.taskArn as string, tags, ...present };
+  const portBindings = hostPortBindings(task);
+  return { taskArn: task.taskArn as string, tags, ...present, ...(portBindings ? { portBindings } : {}) };
+}
+
+/** bridge and host tasks: container port → host port per container. awsvpc tasks have none (undefined). */
+function hostPortBindings(task: Task): PortBinding[] | undefined {
+  const bindings: PortBinding[] = [];
+  for (const container of task.containers ?? []) {
+    for (const binding of container.networkBindings ?? []) {
+      if (container.name === undefined || binding.containerPort === undefined || binding.hostPort === undefined) continue;
+      bindings.push({ container: container.name, containerPort: binding.containerPort, hostPort: binding.hostPort });
+    }
+  }
+  return bindings.length > 0 ? bindings : undefined;
 }

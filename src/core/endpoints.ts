@@ -1,7 +1,11 @@
 /**
- * Decides where to scrape a service, from its Cloud Map tags or, for services that cannot carry
- * tags (ECS Service Connect creates those), from docker labels on the task definition.
- * Tags win: a service with any METRICS_* tag never looks at docker labels.
+ * Decides where to scrape a service. Three channels, the first that names a METRICS_PATH or
+ * METRICS_PORT decides alone (keys are never mixed across channels):
+ *   1. its Cloud Map tags: what existing estates use, so adding attributes later changes nothing;
+ *   2. its Cloud Map service attributes (GetServiceAttributes): for services that cannot be tagged
+ *      (ECS Service Connect creates those) or whose tags another account cannot read (shared);
+ *   3. docker labels on the task definition: they describe a container, not the service, and cost
+ *      two ECS calls, so they are the last resort.
  */
 
 export const Tag = {
@@ -9,6 +13,8 @@ export const Tag = {
   metricsPort: "METRICS_PORT",
   ecsMetricsPath: "ECS_METRICS_PATH",
   ecsMetricsPort: "ECS_METRICS_PORT",
+  metricsScheme: "METRICS_SCHEME",
+  ecsMetricsScheme: "ECS_METRICS_SCHEME",
 } as const;
 
 export const DockerLabel = {
@@ -26,6 +32,9 @@ export type SkipReason =
   | "invalid_metrics_path"
   | "invalid_ecs_metrics_port"
   | "invalid_ecs_metrics_path"
+  | "invalid_metrics_scheme"
+  | "invalid_ecs_metrics_scheme"
+  | "no_host_port"
   | "invalid_docker_label"
   | "invalid_instance_port"
   | "missing_address"
@@ -64,12 +73,31 @@ export function isValidMetricsPath(value: string): boolean {
   return /^\/[^\s?#]*$/.test(value);
 }
 
+/** Which channel decided a service's endpoints (see the top of this file). */
+export type ConfigChannel = "tags" | "service_attributes" | "none";
+
+/**
+ * The endpoints of a service from its tags, else from its service attributes (same keys). "none":
+ * neither names an endpoint, so docker labels may (the plan is then "untagged").
+ */
+export function endpointsFor(
+  tags: Readonly<Record<string, string>>,
+  serviceAttributes: Readonly<Record<string, string>> = {},
+): { plan: EndpointPlan; channel: ConfigChannel } {
+  const fromTags = endpointsFromTags(tags);
+  if (fromTags.kind !== "untagged") return { plan: fromTags, channel: "tags" };
+  const fromAttributes = endpointsFromTags(serviceAttributes);
+  if (fromAttributes.kind !== "untagged") return { plan: fromAttributes, channel: "service_attributes" };
+  return { plan: fromTags, channel: "none" };
+}
+
+/** Reads one key/value channel (tags or service attributes: the keys are the same). */
 export function endpointsFromTags(tags: Readonly<Record<string, string>>): EndpointPlan {
   const path = tags[Tag.metricsPath];
   const port = tags[Tag.metricsPort];
   if (path === undefined && port === undefined) return { kind: "untagged" };
 
-  const app = endpoint("app", path, port, { path: "invalid_metrics_path", port: "invalid_metrics_port" }, false);
+  const app = endpoint("app", path, port, tags[Tag.metricsScheme], APP_REASONS, false);
   if ("reason" in app) return app;
 
   const ecsPath = tags[Tag.ecsMetricsPath];
@@ -77,31 +105,45 @@ export function endpointsFromTags(tags: Readonly<Record<string, string>>): Endpo
   if (ecsPath === undefined && ecsPort === undefined) return { kind: "tagged", endpoints: [app] };
 
   // An infrastructure sidecar (e.g. ecs_exporter) has no port of its own in Cloud Map, so it must be tagged.
-  const ecs = endpoint("ecs", ecsPath, ecsPort, { path: "invalid_ecs_metrics_path", port: "invalid_ecs_metrics_port" }, true);
+  const ecs = endpoint("ecs", ecsPath, ecsPort, tags[Tag.ecsMetricsScheme], ECS_REASONS, true);
   if ("reason" in ecs) return ecs;
   return { kind: "tagged", endpoints: [app, ecs] };
 }
+
+interface Reasons {
+  readonly path: SkipReason;
+  readonly port: SkipReason;
+  readonly scheme: SkipReason;
+}
+const APP_REASONS: Reasons = { path: "invalid_metrics_path", port: "invalid_metrics_port", scheme: "invalid_metrics_scheme" };
+const ECS_REASONS: Reasons = { path: "invalid_ecs_metrics_path", port: "invalid_ecs_metrics_port", scheme: "invalid_ecs_metrics_scheme" };
 
 function endpoint(
   kind: EndpointKind,
   path: string | undefined,
   port: string | undefined,
-  reasons: { path: SkipReason; port: SkipReason },
+  scheme: string | undefined,
+  reasons: Reasons,
   portRequired: boolean,
 ): ScrapeEndpoint | { kind: "invalid"; reason: SkipReason; detail: string } {
   const resolvedPath = path === undefined ? DEFAULT_METRICS_PATH : path.trim();
   if (!isValidMetricsPath(resolvedPath)) {
     return { kind: "invalid", reason: reasons.path, detail: `path ${JSON.stringify(path)} ${PATH_RULE}` };
   }
+  const resolvedScheme = scheme?.trim().toLowerCase();
+  if (resolvedScheme !== undefined && resolvedScheme !== "http" && resolvedScheme !== "https") {
+    return { kind: "invalid", reason: reasons.scheme, detail: `scheme ${JSON.stringify(scheme)} is not http or https` };
+  }
+  const withScheme = resolvedScheme === undefined ? {} : { scheme: resolvedScheme as "http" | "https" };
   if (port === undefined) {
     if (portRequired) return { kind: "invalid", reason: reasons.port, detail: "port tag is missing" };
-    return { kind, path: resolvedPath };
+    return { kind, path: resolvedPath, ...withScheme };
   }
   const parsed = parsePort(port);
   if (parsed === undefined) {
     return { kind: "invalid", reason: reasons.port, detail: `port ${JSON.stringify(port)} is not an integer in 1..65535` };
   }
-  return { kind, path: resolvedPath, port: parsed };
+  return { kind, path: resolvedPath, port: parsed, ...withScheme };
 }
 
 /**

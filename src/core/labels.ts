@@ -25,6 +25,11 @@ export const Label = {
   endpoint: "__meta_cloudmap_endpoint",
   attributePrefix: "__meta_cloudmap_attribute_",
   tagPrefix: "__meta_cloudmap_tag_",
+  // Only in a file whose targets span more than one account (see accountLabels in target-groups.ts).
+  namespaceOwner: "__meta_cloudmap_namespace_owner",
+  serviceCreatorAccount: "__meta_cloudmap_service_creator_account",
+  region: "__meta_cloudmap_region",
+  serviceAttributePrefix: "__meta_cloudmap_service_attribute_",
 
   ecsTaskArn: "__meta_ecs_task_arn",
   ecsClusterArn: "__meta_ecs_cluster_arn",
@@ -36,6 +41,46 @@ export const Label = {
   ecsContainerInstanceArn: "__meta_ecs_container_instance_arn",
   ecsContainerName: "__meta_ecs_container_name",
   ecsTaskTagPrefix: "__meta_ecs_tag_task_",
+} as const;
+
+/**
+ * LABEL_NAMING: the names of the plain labels (those kept after relabeling without any rule).
+ * `legacy` keeps the earlier Go sidecar's names. They collide: `cluster` overrides the external
+ * label `cluster` that AMP deduplicates HA pairs by (so shards of one ECS cluster look like
+ * replicas of each other and AMP drops all but one), and `namespace` and `service` clash with many
+ * exporters' own labels (which Prometheus then renames exported_*). `ecs` names collide with nothing.
+ */
+export type LabelNaming = "legacy" | "ecs";
+
+export interface PlainLabelNames {
+  readonly cluster: string;
+  readonly service: string;
+  readonly taskDefinitionFamily: string;
+  readonly namespace: string;
+  readonly taskId: string;
+}
+
+export const PLAIN_LABELS: Readonly<Record<LabelNaming, PlainLabelNames>> = {
+  legacy: { cluster: Label.cluster, service: Label.service, taskDefinitionFamily: Label.taskDefinition, namespace: Label.namespace, taskId: Label.taskId },
+  ecs: {
+    cluster: "ecs_cluster",
+    service: "ecs_service",
+    taskDefinitionFamily: "ecs_task_definition_family",
+    namespace: "cloudmap_namespace",
+    taskId: "ecs_task_id",
+  },
+};
+
+/**
+ * Prometheus' own ECS discovery (aws_sd_configs, role ecs, Prometheus 3.8+: discovery/aws/ecs.go)
+ * names for facts cloudmap-sd also knows, emitted with LABEL_NAMING=ecs so relabel rules written
+ * for it carry over. The other __meta_ecs_* names above already are upstream's (or, for the task
+ * definition revision and the container name, cloudmap-sd's own: upstream has neither).
+ */
+export const UpstreamEcsLabel = {
+  cluster: "__meta_ecs_cluster",
+  service: "__meta_ecs_service",
+  ipAddress: "__meta_ecs_ip_address",
 } as const;
 
 /** Prometheus label names match [a-zA-Z_][a-zA-Z0-9_]*; the prefix already supplies the first rune. */

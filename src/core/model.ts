@@ -11,6 +11,15 @@ export interface Namespace {
   readonly type: NamespaceType | string;
   /** DiscoverInstances addresses a namespace by its HTTP name, which ECS sets equal to the name. */
   readonly httpName: string;
+  /**
+   * The namespace's ARN: a namespace shared through AWS RAM is addressed by its ARN only (the
+   * ListServices filter, GetNamespace). Absent when the API did not return it.
+   */
+  readonly arn?: string;
+  /** ResourceOwner: the account that owns the namespace (another account's for a shared one). */
+  readonly owner?: string;
+  /** Owned by another account than the one cloudmap-sd runs in (shared with it through AWS RAM). */
+  readonly shared?: boolean;
 }
 
 export interface Service {
@@ -18,6 +27,8 @@ export interface Service {
   readonly arn: string;
   readonly name: string;
   readonly namespace: Namespace;
+  /** CreatedByAccount: in a shared namespace, a consumer account may create services. */
+  readonly createdBy?: string;
 }
 
 export interface Instance {
@@ -39,6 +50,18 @@ export interface EcsTask {
   readonly healthStatus?: string;
   readonly containerInstanceArn?: string;
   readonly tags: Readonly<Record<string, string>>;
+  /**
+   * Host ports of bridge and host tasks (DescribeTasks containers[].networkBindings). Undefined for
+   * awsvpc tasks, whose containers listen on the task's own address.
+   */
+  readonly portBindings?: readonly PortBinding[];
+}
+
+/** One container port published on the host: what a bridge-mode target is scraped on. */
+export interface PortBinding {
+  readonly container: string;
+  readonly containerPort: number;
+  readonly hostPort: number;
 }
 
 /** The part of an immutable ECS task-definition revision that we use: docker labels per container. */
@@ -46,6 +69,8 @@ export interface EcsTaskDefinition {
   readonly arn: string;
   readonly family: string;
   readonly revision: number;
+  /** awsvpc, bridge, host or none; absent when ECS did not say (ECS's default is bridge on EC2). */
+  readonly networkMode?: string;
   readonly containers: ReadonlyArray<{ readonly name: string; readonly dockerLabels: Readonly<Record<string, string>> }>;
 }
 
@@ -53,6 +78,8 @@ export interface EcsTaskDefinition {
 export interface ServiceSnapshot {
   readonly service: Service;
   readonly tags: Readonly<Record<string, string>>;
+  /** Cloud Map service attributes (GetServiceAttributes); absent when not read. */
+  readonly serviceAttributes?: Readonly<Record<string, string>>;
   readonly instances: readonly Instance[];
   /** Keyed by instance id (= ECS task id). Absent when enrichment is off or has not succeeded yet. */
   readonly ecsTasks?: ReadonlyMap<string, EcsTask>;

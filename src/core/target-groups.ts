@@ -1,12 +1,12 @@
 import {
+  endpointsFor,
   endpointsFromDockerLabels,
-  endpointsFromTags,
   parsePort,
   type ScrapeEndpoint,
   type SkipReason,
 } from "./endpoints.js";
 import { AddressAttribute, instanceHost } from "./address.js";
-import { Label, sanitizeLabelName } from "./labels.js";
+import { Label, type LabelNaming, PLAIN_LABELS, sanitizeLabelName, UpstreamEcsLabel } from "./labels.js";
 import { renderGroupLine } from "./render.js";
 import type { EcsTask, Instance, ServiceSnapshot, TargetGroup } from "./model.js";
 
@@ -26,6 +26,8 @@ const STOPPED_TASK_STATUSES = new Set(["DEACTIVATING", "STOPPING", "DEPROVISIONI
 export interface BuildOptions {
   /** Leave out tasks that ECS reports as stopping or stopped. */
   readonly dropStoppedTasks?: boolean;
+  /** The plain labels' names (LABEL_NAMING); legacy by default. */
+  readonly labelNaming?: LabelNaming;
 }
 
 export interface Skip {
@@ -47,7 +49,7 @@ export function buildTargetGroups(snapshots: readonly ServiceSnapshot[], options
   for (const snapshot of snapshots) {
     const skip = (reason: SkipReason, detail: string) =>
       skips.push({ reason, namespace: snapshot.service.namespace.name, service: snapshot.service.name, detail });
-    const plan = endpointsFromTags(snapshot.tags);
+    const { plan } = endpointsFor(snapshot.tags, snapshot.serviceAttributes);
     if (plan.kind === "invalid") {
       skip(plan.reason, plan.detail);
       continue;
@@ -67,7 +69,7 @@ export function buildTargetGroups(snapshots: readonly ServiceSnapshot[], options
         skip("ecs_task_stopped", `task ${task.taskArn} is ${task.lastStatus}`);
         continue;
       }
-      const common = instanceLabels(snapshot, instance, task);
+      const common = instanceLabels(snapshot, instance, task, options.labelNaming ?? "legacy");
       for (const endpoint of endpoints) {
         const port = endpoint.port ?? instancePort(instance);
         if (port === undefined) {
@@ -90,7 +92,38 @@ function dockerLabelEndpoints(
   if (!definition) return [];
   const { endpoints, invalid } = endpointsFromDockerLabels(definition.containers);
   for (const bad of invalid) skip("invalid_docker_label", `${definition.arn} container ${bad.container}: ${bad.detail}`);
-  return endpoints;
+  if (!publishesOnHost(definition.networkMode) || task === undefined) return endpoints;
+  return hostPortEndpoints(endpoints, task, definition.networkMode, skip);
+}
+
+/**
+ * bridge and host tasks share the host's address (the one ECS registers in Cloud Map): a docker
+ * label names the container's port, which is reached through the host port ECS bound it to. In
+ * host mode the container listens on the host itself, so an unbound port is that port; in bridge
+ * mode an unbound port cannot be reached at all.
+ */
+function hostPortEndpoints(
+  endpoints: readonly ScrapeEndpoint[],
+  task: EcsTask,
+  networkMode: string | undefined,
+  skip: (reason: SkipReason, detail: string) => void,
+): ScrapeEndpoint[] {
+  const reachable: ScrapeEndpoint[] = [];
+  for (const endpoint of endpoints) {
+    const binding = task.portBindings?.find((b) => b.container === endpoint.container && b.containerPort === endpoint.port);
+    if (binding) reachable.push({ ...endpoint, port: binding.hostPort });
+    else if (networkMode === "host") reachable.push(endpoint);
+    else skip("no_host_port", `task ${task.taskArn} container ${endpoint.container} does not publish port ${endpoint.port} on its host (bridge network mode)`);
+  }
+  return reachable;
+}
+
+/**
+ * Only when ECS says so: a definition read without its network mode keeps the task's own address
+ * and the label's port, as before bridge and host tasks were told apart.
+ */
+function publishesOnHost(networkMode: string | undefined): boolean {
+  return networkMode === "bridge" || networkMode === "host";
 }
 
 function instancePort(instance: Instance): number | undefined {
@@ -98,12 +131,13 @@ function instancePort(instance: Instance): number | undefined {
   return raw === undefined ? DEFAULT_PORT : parsePort(raw);
 }
 
-function instanceLabels(snapshot: ServiceSnapshot, instance: Instance, task: EcsTask | undefined): Record<string, string> {
+function instanceLabels(snapshot: ServiceSnapshot, instance: Instance, task: EcsTask | undefined, naming: LabelNaming = "legacy"): Record<string, string> {
+  const plain = PLAIN_LABELS[naming];
   const { service, tags } = snapshot;
   const attributes = instance.attributes;
   const labels: Record<string, string> = {
-    [Label.namespace]: service.namespace.name,
-    [Label.taskId]: instance.id,
+    [plain.namespace]: service.namespace.name,
+    [plain.taskId]: instance.id,
     [Label.namespaceName]: service.namespace.name,
     [Label.namespaceId]: service.namespace.id,
     [Label.namespaceType]: service.namespace.type,
@@ -112,13 +146,42 @@ function instanceLabels(snapshot: ServiceSnapshot, instance: Instance, task: Ecs
     [Label.instanceId]: instance.id,
   };
   // Optional facts are emitted only when present, so relabeling can tell "absent" from "empty".
-  setIfPresent(labels, Label.cluster, attributes[Attribute.cluster]);
-  setIfPresent(labels, Label.service, attributes[Attribute.service]);
-  setIfPresent(labels, Label.taskDefinition, attributes[Attribute.taskDefinitionFamily]);
+  setIfPresent(labels, plain.cluster, attributes[Attribute.cluster]);
+  setIfPresent(labels, plain.service, attributes[Attribute.service]);
+  setIfPresent(labels, plain.taskDefinitionFamily, attributes[Attribute.taskDefinitionFamily]);
+  // Upstream's names only with the new naming: the legacy file stays byte-identical.
+  if (naming === "ecs") {
+    setIfPresent(labels, UpstreamEcsLabel.cluster, attributes[Attribute.cluster]);
+    setIfPresent(labels, UpstreamEcsLabel.service, attributes[Attribute.service]);
+    // Registered by ECS: the address is the task's own (awsvpc) or its host's (bridge, host), as upstream's.
+    if (attributes[Attribute.cluster] !== undefined) setIfPresent(labels, UpstreamEcsLabel.ipAddress, attributes[Attribute.ipv4]);
+  }
   setIfPresent(labels, Label.instanceHealth, instance.healthStatus);
   addSanitized(labels, Label.attributePrefix, attributes);
   addSanitized(labels, Label.tagPrefix, tags);
+  if (snapshot.serviceAttributes) addSanitized(labels, Label.serviceAttributePrefix, snapshot.serviceAttributes);
+  if (spansAccounts(service)) Object.assign(labels, accountLabels(service));
   if (task) Object.assign(labels, ecsTaskLabels(task));
+  return labels;
+}
+
+/**
+ * Account labels carry information only where accounts differ: a namespace shared by another
+ * account, or a service a consumer account created in it. In a single-account estate they would be
+ * one constant on every target (which external_labels say better), so they are left out there and
+ * the file stays as it was before cross-account discovery existed.
+ */
+function spansAccounts(service: ServiceSnapshot["service"]): boolean {
+  const { namespace, createdBy } = service;
+  return namespace.shared === true || (createdBy !== undefined && namespace.owner !== undefined && createdBy !== namespace.owner);
+}
+
+function accountLabels(service: ServiceSnapshot["service"]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  setIfPresent(labels, Label.namespaceOwner, service.namespace.owner);
+  setIfPresent(labels, Label.serviceCreatorAccount, service.createdBy);
+  // arn:aws:servicediscovery:<region>:<account>:namespace/<id>
+  setIfPresent(labels, Label.region, service.namespace.arn?.split(":")[3]);
   return labels;
 }
 

@@ -2,6 +2,7 @@ import type { Chunks } from "./file-content.js";
 import { Label } from "./labels.js";
 import type { ServiceSnapshot } from "./model.js";
 import { encodeLines, frameLines, renderGroupLine } from "./render.js";
+import { shardHashes } from "./shard.js";
 import { type BuildOptions, buildTargetGroups, type Skip, targetKey } from "./target-groups.js";
 
 export interface TargetSet {
@@ -15,6 +16,10 @@ export interface TargetSet {
   readonly skips: readonly Skip[];
   /** The canonical file content: byte-identical to renderTargetGroups(buildTargetGroups(...).groups). */
   readonly content: Chunks;
+  /** The rendered lines of content, in its order (the same objects): what a shard is cut from (shard.ts). */
+  readonly lines: readonly Uint8Array[];
+  /** Each line's shard key hash, hi and lo halves: hashes[2i], hashes[2i+1] (see shardHashes). */
+  readonly hashes: Uint32Array;
 }
 
 /** One service's targets, rendered: keys[i] is the key of lines[i]. */
@@ -22,6 +27,8 @@ interface BuiltService {
   readonly keys: string[];
   /** Each group's line of canonical JSON, UTF-8 (views into the service's one buffer). */
   readonly lines: Uint8Array[];
+  /** Shard key hashes, two numbers per line (computed once per service, like the lines). */
+  readonly hashes: Uint32Array;
   readonly perNamespace: Map<string, number>;
   readonly skips: Skip[];
 }
@@ -45,6 +52,7 @@ export class TargetSetBuilder {
     if (this.last && sameElements(this.last.inputs, snapshots)) return this.last.set;
     const keys: string[] = [];
     const lines: Uint8Array[] = [];
+    const hashes: number[] = [];
     const perNamespace = new Map<string, number>();
     const skips: Skip[] = [];
     for (const snapshot of snapshots) {
@@ -56,6 +64,7 @@ export class TargetSetBuilder {
       for (let i = 0; i < built.keys.length; i++) {
         keys.push(built.keys[i] as string);
         lines.push(built.lines[i] as Uint8Array);
+        hashes.push(built.hashes[2 * i] as number, built.hashes[2 * i + 1] as number);
       }
       for (const [namespace, count] of built.perNamespace) perNamespace.set(namespace, (perNamespace.get(namespace) ?? 0) + count);
       for (const skip of built.skips) skips.push(skip);
@@ -63,11 +72,19 @@ export class TargetSetBuilder {
     // Sorted as indices into keys and lines: no object per target, not even for a moment.
     const order = Array.from(keys, (_, i) => i);
     order.sort((a, b) => canonicalOrder(keys[a] as string, lines[a] as Uint8Array, keys[b] as string, lines[b] as Uint8Array));
+    const orderedLines = order.map((i) => lines[i] as Uint8Array);
+    const orderedHashes = new Uint32Array(2 * order.length);
+    order.forEach((from, to) => {
+      orderedHashes[2 * to] = hashes[2 * from] as number;
+      orderedHashes[2 * to + 1] = hashes[2 * from + 1] as number;
+    });
     const set: TargetSet = {
       keys: order.map((i) => keys[i] as string),
       perNamespace,
       skips,
-      content: frameLines(order.map((i) => lines[i] as Uint8Array)),
+      content: frameLines(orderedLines),
+      lines: orderedLines,
+      hashes: orderedHashes,
     };
     this.last = { inputs: [...snapshots], set };
     return set;
@@ -83,6 +100,7 @@ export class TargetSetBuilder {
     return {
       keys: result.groups.map(targetKey),
       lines: encodeLines(result.groups.map(renderGroupLine)),
+      hashes: shardHashes(result.groups),
       perNamespace,
       skips: result.skips,
     };

@@ -2,6 +2,9 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { asChunks, type FileContent } from "../core/file-content.js";
+import { parseShardQuery, type ShardSpec } from "../core/shard.js";
+import { parsePageQuery, renderStatusPage } from "../status/page.js";
+import type { Status } from "../status/status.js";
 
 /** What /healthz and /ready read; HealthState implements it. */
 export interface HealthView {
@@ -16,13 +19,18 @@ export interface HttpDeps {
   readonly health: HealthView;
   /** The published targets file content, served as-is for http_sd_configs. */
   readonly targets: () => FileContent | undefined;
+  /** One shard of the targets (?shard=I&shards=N); undefined before the first published discovery. */
+  readonly targetsOfShard?: (shard: ShardSpec) => FileContent | undefined;
   readonly logger: Logger;
+  /** The status document (GET /api/v1/status, and the page at GET /): built from kept state, no AWS call. */
+  readonly status?: () => Status;
 }
 
 /** /metrics, /healthz, /ready and /prometheus-targets. GET and HEAD only. */
 export function createHttpServer(deps: HttpDeps): Server {
   return createServer((request, response) => {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const path = url.pathname;
     const send = (status: number, contentType: string, body: string) => {
       response.writeHead(status, { "content-type": contentType, "cache-control": "no-store" });
       response.end(request.method === "HEAD" ? undefined : body);
@@ -50,14 +58,40 @@ export function createHttpServer(deps: HttpDeps): Server {
         return ready ? send(200, "text/plain; charset=utf-8", "ready\n") : send(503, "text/plain; charset=utf-8", oneLine(reason ?? "no complete discovery yet"));
       }
       case "/prometheus-targets":
-      case "/targets":
-        return sendContent(response, request.method === "HEAD", deps.targets() ?? "[]\n");
+      case "/targets": {
+        // ?shard=I&shards=N: any shard from this one discovery (shared-discovery mode, docs/sharding.md).
+        const shard = parseShardQuery(url.searchParams);
+        if (shard && "error" in shard) return send(400, "text/plain; charset=utf-8", oneLine(shard.error));
+        const content = shard && deps.targetsOfShard ? deps.targetsOfShard(shard) : deps.targets();
+        if (shard && content === undefined) return send(503, "text/plain; charset=utf-8", "no discovery published yet: retry after the first cycle\n");
+        return sendContent(response, request.method === "HEAD", content ?? "[]\n");
+      }
+      case "/api/v1/status":
+        if (!deps.status) return send(404, "text/plain; charset=utf-8", "not found\n");
+        return sendStatus(deps, send, (status) => ["application/json; charset=utf-8", `${JSON.stringify(status, null, 2)}\n`]);
       case "/":
-        return send(200, "text/plain; charset=utf-8", "cloudmap-sd: /metrics /healthz /ready /prometheus-targets\n");
+        if (!deps.status) return send(200, "text/plain; charset=utf-8", "cloudmap-sd: /metrics /healthz /ready /prometheus-targets\n");
+        return sendStatus(deps, send, (status) => ["text/html; charset=utf-8", renderStatusPage(status, parsePageQuery(url.searchParams))]);
       default:
         return send(404, "text/plain; charset=utf-8", "not found\n");
     }
   });
+}
+
+/** The status page or document; a bug in making it is a 500 for that request, never a crash. */
+function sendStatus(
+  deps: HttpDeps,
+  send: (status: number, contentType: string, body: string) => void,
+  render: (status: Status) => [contentType: string, body: string],
+): void {
+  let rendered: [string, string];
+  try {
+    rendered = render((deps.status as () => Status)());
+  } catch (error) {
+    deps.logger.error({ err: String(error) }, "rendering the status failed");
+    return send(500, "text/plain; charset=utf-8", "rendering the status failed\n");
+  }
+  send(200, rendered[0], rendered[1]);
 }
 
 /** Bytes sent between two checks of the socket's buffer: bounds what one response queues. */

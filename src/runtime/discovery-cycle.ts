@@ -10,10 +10,15 @@ import { TargetSetBuilder } from "../core/target-set.js";
 import { CycleDeadlineError, errorMessage, FAILURE_HINTS } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import type { PublishedFile, PublishOutcome } from "../output/published-file.js";
+import type { CycleFacts, CycleObserver } from "../status/recorder.js";
+import { AccountReport } from "./account-report.js";
 import { ConditionLog } from "./condition-log.js";
 import { FailureReport, hintFor } from "./failure-report.js";
 import type { HealthState } from "./health.js";
 import { HoldPolicy } from "./hold-policy.js";
+import { Sharding } from "./sharding.js";
+import type { FileContent } from "../core/file-content.js";
+import type { ShardSpec } from "../core/shard.js";
 
 export type CycleOutcome = "success" | "partial" | "failure";
 
@@ -51,6 +56,12 @@ export interface DiscoveryDeps {
    * (a permission missing for one service) must not freeze every other target.
    */
   readonly maxHoldMs?: number;
+  /** cloudmap-sd's own account (sts:GetCallerIdentity): its last failure is reported once. */
+  readonly callerAccount?: { readonly error: Error | undefined };
+  /** SHARD_COUNT/SHARD_INDEX: which targets the file holds; one shard (all of them) when absent. */
+  readonly sharding?: Sharding;
+  /** Told what each cycle found (the status page); its failure never affects the cycle. */
+  readonly observer?: CycleObserver;
 }
 
 /**
@@ -62,23 +73,28 @@ export class Discovery {
   /** The published targets' keys, for the added/removed counts (the builder's own array: no copy). */
   private previousKeys: readonly string[] = [];
   private readonly builder: TargetSetBuilder;
+  private readonly sharding: Sharding;
   private readonly hold: HoldPolicy;
   private readonly failures: FailureReport;
   private readonly skips: ConditionLog<Skip>;
   private readonly missingNamespaces: ConditionLog<string>;
   private readonly servicesAtLimit: ConditionLog<string>;
   private readonly missingClusters: ConditionLog<string>;
+  private readonly accounts: AccountReport;
   private readonly namespacesParameter: ConditionLog<Error>;
   /** Conditions of the cycle itself, each logged when it starts and when it ends. */
   private readonly writeProblems: ConditionLog<string>;
   private readonly held: ConditionLog<string>;
   private readonly overruns: ConditionLog<number>;
   private readonly noNamespaces: ConditionLog<string>;
+  private readonly observerProblems: ConditionLog<string>;
 
   constructor(private readonly deps: DiscoveryDeps) {
     const { logger } = deps;
     this.builder = new TargetSetBuilder(deps.buildOptions);
+    this.sharding = deps.sharding ?? new Sharding({ index: 0, count: 1 }, deps.metrics, logger);
     this.hold = new HoldPolicy(deps.maxHoldMs ?? Number.POSITIVE_INFINITY);
+    this.accounts = new AccountReport(logger, deps.metrics);
     this.failures = new FailureReport(logger, deps.metrics);
     const fields = (skip: Skip) => ({ reason: skip.reason, namespace: skip.namespace, service: skip.service, detail: skip.detail });
     this.skips = new ConditionLog<Skip>({
@@ -128,6 +144,10 @@ export class Discovery {
     this.noNamespaces = new ConditionLog<string>({
       appeared: () => logger.warn("the namespaces parameter lists no namespace: publishing no targets"),
     });
+    this.observerProblems = new ConditionLog<string>({
+      appeared: (_key, err) => logger.error({ err }, "recording the cycle for the status page failed; discovery goes on, the page shows older data"),
+      cleared: () => logger.info("the status page is recorded again"),
+    });
     this.missingClusters = new ConditionLog<string>({
       appeared: (cluster) =>
         logger.warn(
@@ -136,6 +156,11 @@ export class Discovery {
         ),
       cleared: (cluster) => logger.info({ cluster }, "ECS cluster found again, or no longer referenced"),
     });
+  }
+
+  /** Any shard's targets for /prometheus-targets?shard=I&shards=N (see Sharding.serve). */
+  targetsOfShard(shard: ShardSpec): FileContent | undefined {
+    return this.sharding.serve(shard, this.deps.targetsFile.content);
   }
 
   /** Per listed namespace, when it was last read without error (monotonic ms): the staleness metric. */
@@ -179,8 +204,10 @@ export class Discovery {
 
     const configRead = this.publishPrometheusConfig(signal, stopSignal);
     let names: string[];
+    let parameterValue: string;
     try {
-      names = parseNamespaceList(await this.deps.readNamespaces(signal));
+      parameterValue = await this.deps.readNamespaces(signal);
+      names = parseNamespaceList(parameterValue);
     } catch (error) {
       const configError = await configRead;
       if (stopSignal.aborted) return report("failure");
@@ -191,6 +218,7 @@ export class Discovery {
       const file = await this.keepFile(stopSignal);
       const result = report("failure", { errors: 1, file });
       this.logCycle(result);
+      this.observe(() => ({ report: result, parameter: { error: error as Error }, errors: configError ? [error as Error, configError] : [error as Error] }));
       return result;
     }
     this.namespacesParameter.update(new Map());
@@ -209,6 +237,7 @@ export class Discovery {
     metrics.missingNamespaces.set(fetched.missingNamespaces.length);
     this.servicesAtLimit.update(new Map(fetched.servicesAtLimit.map((name) => [name, name])));
     metrics.servicesAtInstanceLimit.set(fetched.servicesAtLimit.length);
+    this.accounts.update(fetched, enriched, this.deps.callerAccount?.error);
     this.missingClusters.update(new Map(enriched.missingClusters.map((name) => [name, name])));
     metrics.ecsMissingClusters.set(enriched.missingClusters.length);
     metrics.ecsUnknownTasks.set(enriched.unknownTasks);
@@ -217,7 +246,10 @@ export class Discovery {
     if (configError) errors.push(configError);
     this.failures.update(errors);
 
-    const { keys, perNamespace, skips, content } = this.builder.build(enriched.snapshots);
+    const built = this.builder.build(enriched.snapshots);
+    const { perNamespace, skips } = built;
+    // Only this sidecar's shard is published (with one shard: the built objects themselves).
+    const { keys, content } = this.sharding.cut(built);
     // ECS data not yet read leaves new tasks unenriched, and a docker-label service's tasks
     // untargeted: at start that is as incomplete as a failed Cloud Map call.
     const incomplete = fetched.incomplete || enriched.pending > 0;
@@ -245,6 +277,7 @@ export class Discovery {
     const published = file === "written" || file === "unchanged" || file === "restored";
     const diff = keys === this.previousKeys ? { added: 0, removed: 0 } : diffKeys(this.previousKeys, keys);
     if (published) {
+      this.sharding.published(built);
       this.previousKeys = keys;
       this.countTargets(names, perNamespace);
       if (!incomplete) this.deps.health.ready = true;
@@ -266,7 +299,34 @@ export class Discovery {
       services: fetched.snapshots.length,
       reread: fetched.servicesReread,
     });
+    this.observe(() => ({
+      report: result,
+      parameter: { value: parameterValue, names },
+      discovery: {
+        snapshots: enriched.snapshots,
+        skips,
+        keys,
+        missingNamespaces: fetched.missingNamespaces,
+        lastCompleteAt: fetched.lastCompleteAt,
+        revisions: fetched.revisions,
+        errors,
+      },
+      errors,
+    }));
     return result;
+  }
+
+  /** Hands the cycle to the observer; a failure there is logged once and counted, never thrown. */
+  private observe(facts: () => CycleFacts): void {
+    const { observer, metrics } = this.deps;
+    if (!observer) return;
+    try {
+      observer.cycleFinished(facts());
+      this.observerProblems.update(new Map());
+    } catch (error) {
+      metrics.statusRecordFailures.inc();
+      this.observerProblems.update(new Map([["observer", errorMessage(error)]]));
+    }
   }
 
   /** Re-publishes the current content: restores the file if someone deleted or changed it. */

@@ -87,7 +87,13 @@ describe("CloudMapFetcher", () => {
       });
       expect(instancesByService(result)).toEqual({ web: ["w1", "w2"], api: ["a1"], worker: ["k1"] });
       expect(tagsOf(result, "api")).toEqual({ METRICS_PORT: "9100" });
-      expect(result.snapshots[0]?.service.namespace).toEqual({ id: prod.id, name: "prod.local", type: "DNS_PRIVATE", httpName: "prod.local" });
+      expect(result.snapshots[0]?.service.namespace).toEqual({
+        id: prod.id,
+        arn: `arn:aws:servicediscovery:eu-west-1:123456789012:namespace/${prod.id}`,
+        name: "prod.local",
+        type: "DNS_PRIVATE",
+        httpName: "prod.local",
+      });
       expect(result.errors).toEqual([]);
       expect(result.incomplete).toBe(false);
       expect(result.servicesReread).toBe(3);

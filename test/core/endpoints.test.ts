@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  endpointsFor,
   endpointsFromDockerLabels,
   endpointsFromTags,
   isValidMetricsPath,
@@ -228,5 +229,55 @@ describe("endpointsFromDockerLabels", () => {
     // Assess
     expect(result.invalid).toEqual([{ container: "broken", detail: expect.stringContaining(labelName) }]);
     expect(result.endpoints).toEqual([{ kind: "docker_label", container: "fine", path: "/metrics", port: 8080 }]);
+  });
+});
+
+describe("endpointsFor: tags, then service attributes, then docker labels", () => {
+  const attributes = { METRICS_PATH: "/attr", METRICS_PORT: "9200" };
+
+  it("uses the tags when they name an endpoint, whatever the attributes say", () => {
+    const { plan, channel } = endpointsFor({ METRICS_PORT: "9100" }, attributes);
+    expect(channel).toBe("tags");
+    expect(plan).toEqual({ kind: "tagged", endpoints: [{ kind: "app", path: "/metrics", port: 9100 }] });
+  });
+
+  it("uses the service attributes when the tags name none (a Service Connect service, unreadable tags)", () => {
+    const { plan, channel } = endpointsFor({ team: "web" }, attributes);
+    expect(channel).toBe("service_attributes");
+    expect(plan).toEqual({ kind: "tagged", endpoints: [{ kind: "app", path: "/attr", port: 9200 }] });
+  });
+
+  it("leaves the service to docker labels when neither names an endpoint", () => {
+    expect(endpointsFor({}, { owner: "x" })).toEqual({ plan: { kind: "untagged" }, channel: "none" });
+    expect(endpointsFor({})).toEqual({ plan: { kind: "untagged" }, channel: "none" });
+  });
+
+  it("never mixes keys across channels: a tagged path with an attribute port keeps the tags' endpoint", () => {
+    const { plan } = endpointsFor({ METRICS_PATH: "/t" }, { METRICS_PORT: "9200" });
+    expect(plan).toEqual({ kind: "tagged", endpoints: [{ kind: "app", path: "/t" }] });
+  });
+
+  it("reports an invalid attribute like an invalid tag", () => {
+    expect(endpointsFor({}, { METRICS_PORT: "http" }).plan).toMatchObject({ kind: "invalid", reason: "invalid_metrics_port" });
+  });
+});
+
+describe("METRICS_SCHEME and ECS_METRICS_SCHEME", () => {
+  it("sets the scheme of each endpoint, case-insensitively", () => {
+    const plan = endpointsFromTags({ METRICS_PORT: "443", METRICS_SCHEME: " HTTPS ", ECS_METRICS_PORT: "9901", ECS_METRICS_SCHEME: "http" });
+    expect(plan).toEqual({
+      kind: "tagged",
+      endpoints: [
+        { kind: "app", path: "/metrics", port: 443, scheme: "https" },
+        { kind: "ecs", path: "/metrics", port: 9901, scheme: "http" },
+      ],
+    });
+  });
+
+  it.each<[Record<string, string>, string]>([
+    [{ METRICS_PORT: "80", METRICS_SCHEME: "ftp" }, "invalid_metrics_scheme"],
+    [{ METRICS_PORT: "80", ECS_METRICS_PORT: "9901", ECS_METRICS_SCHEME: "tcp" }, "invalid_ecs_metrics_scheme"],
+  ])("rejects %j as %s with a clear detail", (tags, reason) => {
+    expect(endpointsFromTags(tags)).toMatchObject({ kind: "invalid", reason, detail: expect.stringMatching(/is not http or https/) });
   });
 });

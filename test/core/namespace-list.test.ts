@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseNamespaceList } from "../../src/core/namespace-list.js";
+import { isNamespaceArn, parseNamespaceList } from "../../src/core/namespace-list.js";
 
 describe("parseNamespaceList", () => {
   it.each<[string, string, string[]]>([
@@ -20,5 +20,22 @@ describe("parseNamespaceList", () => {
 
   it("keeps spaces inside a name (Cloud Map rejects them; the lookup then warns about that name)", () => {
     expect(parseNamespaceList("my namespace, other")).toEqual(["my namespace", "other"]);
+  });
+});
+
+describe("isNamespaceArn", () => {
+  it.each(["arn:aws:servicediscovery:eu-west-1:111122223333:namespace/ns-abcdef0123456789", "arn:aws-cn:servicediscovery:cn-north-1:111122223333:namespace/ns-x"])(
+    "reads %j as an ARN",
+    (entry) => expect(isNamespaceArn(entry)).toBe(true),
+  );
+
+  it.each(["prod.local", "arn:aws:servicediscovery:eu-west-1:1111:namespace/ns-x", "arn:aws:servicediscovery:eu-west-1:111122223333:service/srv-x"])(
+    "reads %j as a name",
+    (entry) => expect(isNamespaceArn(entry)).toBe(false),
+  );
+
+  it("keeps ARNs as entries of the list, next to names", () => {
+    const arn = "arn:aws:servicediscovery:eu-west-1:111122223333:namespace/ns-abc";
+    expect(parseNamespaceList(`prod.local,${arn}`)).toEqual(["prod.local", arn]);
   });
 });

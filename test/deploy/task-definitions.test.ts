@@ -14,6 +14,7 @@ import prometheusEc2Sigv4 from "../../task-definitions/prometheus-ec2-sigv4.json
 import prometheusFargateSigv4Proxy from "../../task-definitions/prometheus-fargate-sigv4-proxy.json" with { type: "json" };
 import prometheusFargateSigv4 from "../../task-definitions/prometheus-fargate-sigv4.json" with { type: "json" };
 import webappFargate from "../../task-definitions/webapp-fargate.json" with { type: "json" };
+import { PLACEHOLDER_DEFAULTS } from "../../infra/lib/templates.js";
 import { parseDockerfile } from "./dockerfile-parser.js";
 import { removeRendered, renderAll, repo, sampleValues, taskDefinitionsDir } from "./render.js";
 
@@ -96,6 +97,36 @@ describe("task definitions", () => {
     }
     const { WORKSPACE_ID: _missing, ...partial } = sampleValues;
     expect(() => renderAll(partial)).toThrow(/WORKSPACE_ID is not set/);
+  });
+
+  it("render.sh defaults the optional images and the CPU architecture to the CDK app's defaults", () => {
+    for (const name of prometheusTasks) {
+      const task = load(name);
+      expect(container(task, "prometheus").image).toBe(PLACEHOLDER_DEFAULTS.PROMETHEUS_IMAGE);
+      expect(task.runtimePlatform).toEqual({ cpuArchitecture: PLACEHOLDER_DEFAULTS.CPU_ARCHITECTURE, operatingSystemFamily: "LINUX" });
+      const proxy = task.containerDefinitions?.find((c) => c.name === "aws-sigv4-proxy");
+      if (proxy) expect(proxy.image).toBe(PLACEHOLDER_DEFAULTS.SIGV4_PROXY_IMAGE);
+    }
+  });
+
+  it("render.sh takes the image URIs (an ECR pull-through cache) and ARM64 as parameters, and rejects an unknown architecture", () => {
+    const cache = `${sampleValues.ACCOUNT_ID}.dkr.ecr.${sampleValues.AWS_REGION}.amazonaws.com`;
+    const values = {
+      ...sampleValues,
+      PROMETHEUS_IMAGE: `${cache}/quay/prometheus/prometheus:v3.5.0`,
+      SIGV4_PROXY_IMAGE: `${cache}/ecr-public/aws-observability/aws-sigv4-proxy:1.0`,
+      CPU_ARCHITECTURE: "ARM64",
+    };
+    const dir = renderAll(values);
+    try {
+      const proxyTask = JSON.parse(readFileSync(path.join(dir, "prometheus-fargate-sigv4-proxy.json"), "utf8")) as RegisterTaskDefinitionCommandInput;
+      expect(container(proxyTask, "prometheus").image).toBe(values.PROMETHEUS_IMAGE);
+      expect(container(proxyTask, "aws-sigv4-proxy").image).toBe(values.SIGV4_PROXY_IMAGE);
+      expect(proxyTask.runtimePlatform?.cpuArchitecture).toBe("ARM64");
+    } finally {
+      removeRendered(dir);
+    }
+    expect(() => renderAll({ ...sampleValues, CPU_ARCHITECTURE: "arm64" })).toThrow(/CPU_ARCHITECTURE must be X86_64 or ARM64/);
   });
 
   describe.each(files)("%s", (name) => {
@@ -200,6 +231,9 @@ describe("Prometheus task wiring", () => {
       expect(self?.static_configs?.[0]?.targets).toEqual([`localhost:${port}`]);
       const listen = flag(prometheus, "--web.listen-address")?.split(":").at(-1);
       expect(prometheus.portMappings?.map((p) => String(p.containerPort))).toEqual([listen]);
+      // Self-monitoring: the agent scrapes its own /metrics (prometheus_remote_storage_*).
+      const agent = config.scrape_configs.find((job) => job.job_name === "prometheus");
+      expect(agent?.static_configs?.[0]?.targets).toEqual([`localhost:${listen}`]);
       expect(prometheus.healthCheck?.command?.join(" ")).toContain(`:${listen}/-/healthy`);
     });
 

@@ -36,12 +36,14 @@ function issuesOf(fn: () => unknown): readonly string[] {
 }
 
 describe("topology files", () => {
-  it("loads the sample YAML: two namespaces, tasks consistent with the instances", async () => {
+  it("loads the sample YAML: three namespaces (one shared by a workload account), tasks consistent with the instances", async () => {
     const topology = await loadTopologyFile(SAMPLE);
-    expect(topology.namespaces.map((ns) => [ns.name, ns.type])).toEqual([
-      ["ecs-services", "DNS_PRIVATE"],
-      ["ecs-connect", "HTTP"],
+    expect(topology.namespaces.map((ns) => [ns.name, ns.type, ns.owner ?? topology.accountId])).toEqual([
+      ["ecs-services", "DNS_PRIVATE", "123456789012"],
+      ["ecs-connect", "HTTP", "123456789012"],
+      ["workload-services", "HTTP", "210987654321"],
     ]);
+    expect(topology.namespaces[2]?.sharedWith).toEqual([topology.accountId]);
     const instanceIds = topology.namespaces.flatMap((ns) => ns.services.flatMap((s) => s.instances.map((i) => i.id)));
     expect(topology.ecs.tasks.map((t) => t.taskId).sort()).toEqual([...instanceIds].sort());
     // YAML merge keys (<<) keep shared attributes in one place.

@@ -8,29 +8,44 @@ interface FilterRule<T> {
   readonly value: (item: T) => string;
 }
 
-// Which condition AWS accepts for which filter name (NamespaceFilter / ServiceFilter docs).
-// RESOURCE_OWNER is "SELF" for everything here: the emulator has no shared namespaces.
-const NAMESPACE_RULES: ReadonlyMap<string, FilterRule<NamespaceRecord>> = new Map([
-  ["TYPE", { conditions: ["EQ", "IN", "BEGINS_WITH"], value: (ns: NamespaceRecord) => ns.type }],
-  ["NAME", { conditions: ["EQ", "BEGINS_WITH"], value: (ns: NamespaceRecord) => ns.name }],
-  ["HTTP_NAME", { conditions: ["EQ", "BEGINS_WITH"], value: (ns: NamespaceRecord) => ns.httpName }],
-  ["RESOURCE_OWNER", { conditions: ["EQ"], value: () => "SELF" }],
-]);
+// Which condition AWS accepts for which filter name (NamespaceFilter / ServiceFilter docs), as the
+// caller sees it: RESOURCE_OWNER is SELF for its own namespaces, OTHER_ACCOUNTS for shared ones.
+function namespaceRules(caller: string): ReadonlyMap<string, FilterRule<NamespaceRecord>> {
+  return new Map([
+    ["TYPE", { conditions: ["EQ", "IN", "BEGINS_WITH"], value: (ns: NamespaceRecord) => ns.type }],
+    ["NAME", { conditions: ["EQ", "BEGINS_WITH"], value: (ns: NamespaceRecord) => ns.name }],
+    ["HTTP_NAME", { conditions: ["EQ", "BEGINS_WITH"], value: (ns: NamespaceRecord) => ns.httpName }],
+    ["RESOURCE_OWNER", { conditions: ["EQ"], value: (ns: NamespaceRecord) => ownerValue(ns, caller) }],
+  ]);
+}
 
-const SERVICE_RULES: ReadonlyMap<string, FilterRule<ServiceRecord>> = new Map([
-  // Values may be namespace ids or ARNs; both are compared.
-  ["NAMESPACE_ID", { conditions: ["EQ", "IN"], value: (svc: ServiceRecord) => `${svc.namespace.id} ${svc.namespace.arn}` }],
-  ["RESOURCE_OWNER", { conditions: ["EQ"], value: () => "SELF" }],
-]);
+function serviceRules(caller: string): ReadonlyMap<string, FilterRule<ServiceRecord>> {
+  return new Map([
+    // Values may be namespace ids or ARNs; both are compared, except that a namespace shared with
+    // the caller matches its ARN only (as on AWS).
+    [
+      "NAMESPACE_ID",
+      {
+        conditions: ["EQ", "IN"],
+        value: (svc: ServiceRecord) => (svc.namespace.owner === caller ? `${svc.namespace.id} ${svc.namespace.arn}` : svc.namespace.arn),
+      },
+    ],
+    ["RESOURCE_OWNER", { conditions: ["EQ"], value: (svc: ServiceRecord) => ownerValue(svc.namespace, caller) }],
+  ]);
+}
+
+function ownerValue(ns: NamespaceRecord, caller: string): string {
+  return ns.owner === caller ? "SELF" : "OTHER_ACCOUNTS";
+}
 
 /** Compiles ListNamespaces filters into a predicate; every filter must match (AWS ANDs them). */
-export function namespaceFilter(filters: readonly Record<string, unknown>[] | undefined): (ns: NamespaceRecord) => boolean {
-  return compile(filters, NAMESPACE_RULES, (actual, wanted) => actual === wanted);
+export function namespaceFilter(filters: readonly Record<string, unknown>[] | undefined, caller: string): (ns: NamespaceRecord) => boolean {
+  return compile(filters, namespaceRules(caller), (actual, wanted) => actual === wanted);
 }
 
 /** Compiles ListServices filters into a predicate. */
-export function serviceFilter(filters: readonly Record<string, unknown>[] | undefined): (svc: ServiceRecord) => boolean {
-  return compile(filters, SERVICE_RULES, (actual, wanted) => actual.split(" ").includes(wanted));
+export function serviceFilter(filters: readonly Record<string, unknown>[] | undefined, caller: string): (svc: ServiceRecord) => boolean {
+  return compile(filters, serviceRules(caller), (actual, wanted) => actual.split(" ").includes(wanted));
 }
 
 function compile<T>(

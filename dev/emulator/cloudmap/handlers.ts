@@ -2,6 +2,7 @@ import type {
   DiscoverInstancesResponse,
   DiscoverInstancesRevisionResponse,
   GetOperationResponse,
+  GetServiceAttributesResponse,
   ListInstancesResponse,
   ListNamespacesResponse,
   ListServicesResponse,
@@ -32,17 +33,20 @@ function page<T>(operation: string, all: readonly T[], input: InputReader, ctx: 
   );
 }
 
-function serviceById(state: EmulatorState, input: InputReader, key: string): ServiceRecord {
+/** By id or ARN as the caller sees it: a service of a namespace shared with it by ARN only. */
+function serviceById(ctx: HandlerContext, input: InputReader, key: string): ServiceRecord {
   const id = input.string(key);
-  const svc = state.findService(id);
+  const svc = ctx.state.findService(id, ctx.caller);
   if (svc === undefined) throw new AwsServiceError("ServiceNotFound", `Service not found: ${id}`);
   return svc;
 }
 
-function serviceByNames(state: EmulatorState, input: InputReader): ServiceRecord {
+/** The data plane: the HttpName in OwnerAccount's namespaces (default: the caller's), if visible to the caller. */
+function serviceByNames(ctx: HandlerContext, input: InputReader): ServiceRecord {
   const namespaceName = input.string("NamespaceName");
   const serviceName = input.string("ServiceName");
-  const ns = state.findNamespaceByHttpName(namespaceName);
+  const owner = input.optionalString("OwnerAccount") ?? ctx.caller;
+  const ns = ctx.state.findNamespaceByHttpName(namespaceName, owner, ctx.caller);
   if (ns === undefined) throw new AwsServiceError("NamespaceNotFound", `Namespace not found: ${namespaceName}`);
   const svc = ns.services.get(serviceName);
   if (svc === undefined) throw new AwsServiceError("ServiceNotFound", `Service not found: ${serviceName}`);
@@ -63,55 +67,64 @@ function recordOperation(
 }
 
 const listNamespaces: Handler = (input, ctx): Wire<ListNamespacesResponse> => {
-  const matches = namespaceFilter(input.optionalObjectArray("Filters"));
-  const all = [...ctx.state.namespaces()].filter(matches);
+  const matches = namespaceFilter(input.optionalObjectArray("Filters"), ctx.caller);
+  const all = [...ctx.state.namespaces()].filter((ns) => ctx.state.visibleTo(ns, ctx.caller) && matches(ns));
   const { items, nextToken } = page("ListNamespaces", all, input, ctx);
   return {
-    Namespaces: items.map((ns) => namespaceSummary(ns, ctx.state.account.accountId)),
+    Namespaces: items.map((ns) => namespaceSummary(ns)),
     ...(nextToken === undefined ? {} : { NextToken: nextToken }),
   };
 };
 
 const getNamespace: Handler = (input, ctx) => {
   const id = input.string("Id");
-  const ns = ctx.state.findNamespace(id);
+  const ns = ctx.state.findNamespace(id, ctx.caller);
   if (ns === undefined) throw new AwsServiceError("NamespaceNotFound", `Namespace not found: ${id}`);
-  return { Namespace: namespaceDetail(ns, ctx.state.account.accountId) };
+  return { Namespace: namespaceDetail(ns) };
 };
 
 const listServices: Handler = (input, ctx): Wire<ListServicesResponse> => {
-  const matches = serviceFilter(input.optionalObjectArray("Filters"));
-  const all = [...ctx.state.services()].filter(matches);
+  const matches = serviceFilter(input.optionalObjectArray("Filters"), ctx.caller);
+  const all = [...ctx.state.services()].filter((svc) => ctx.state.visibleTo(svc.namespace, ctx.caller) && matches(svc));
   const { items, nextToken } = page("ListServices", all, input, ctx);
   return {
-    Services: items.map((svc) => serviceSummary(svc, ctx.state.account.accountId)),
+    Services: items.map((svc) => serviceSummary(svc)),
     ...(nextToken === undefined ? {} : { NextToken: nextToken }),
   };
 };
 
 const getService: Handler = (input, ctx) => ({
-  Service: serviceDetail(serviceById(ctx.state, input, "Id"), ctx.state.account.accountId),
+  Service: serviceDetail(serviceById(ctx, input, "Id")),
 });
 
 const listTagsForResource: Handler = (input, ctx): Wire<ListTagsForResourceResponse> => {
   const resourceArn = input.string("ResourceARN");
   if (!resourceArn.startsWith("arn:")) throw new AwsServiceError("InvalidInput", `Invalid ARN: ${resourceArn}`);
   const resource = resourceArn.includes(":service/")
-    ? ctx.state.findService(resourceArn)
+    ? ctx.state.findService(resourceArn, ctx.caller)
     : resourceArn.includes(":namespace/")
-      ? ctx.state.findNamespace(resourceArn)
+      ? ctx.state.findNamespace(resourceArn, ctx.caller)
       : undefined;
   if (resource === undefined || resource.arn !== resourceArn) {
     throw new AwsServiceError("ResourceNotFoundException", `Resource not found: ${resourceArn}`);
+  }
+  // AWS does not document whether a consumer may read a shared resource's tags; the emulator
+  // denies it unless the namespace says otherwise, the case a consumer must survive.
+  const ns = "namespace" in resource ? resource.namespace : resource;
+  if (ns.owner !== ctx.caller && !ns.consumersReadTags) {
+    throw new AwsServiceError(
+      "AccessDeniedException",
+      `User: arn:aws:iam::${ctx.caller}:root is not authorized to perform: servicediscovery:ListTagsForResource on resource: ${resourceArn}`,
+    );
   }
   return { Tags: [...resource.tags].map(([Key, Value]) => ({ Key, Value })) };
 };
 
 const listInstances: Handler = (input, ctx): Wire<ListInstancesResponse> => {
-  const svc = serviceById(ctx.state, input, "ServiceId");
+  const svc = serviceById(ctx, input, "ServiceId");
   const { items, nextToken } = page("ListInstances", [...svc.instances.values()], input, ctx);
   return {
-    ResourceOwner: ctx.state.account.accountId,
+    ResourceOwner: svc.namespace.owner,
     Instances: items.map((i) => ({ Id: i.id, Attributes: { ...i.attributes } })),
     ...(nextToken === undefined ? {} : { NextToken: nextToken }),
   };
@@ -123,7 +136,7 @@ const discoverInstances: Handler = (input, ctx): Wire<DiscoverInstancesResponse>
   if (!isHealthStatusFilter(healthStatus)) throw input.invalid(`HealthStatus ${healthStatus} is not valid`);
   const queryParameters = input.optionalStringMap("QueryParameters") ?? {};
   const optionalParameters = input.optionalStringMap("OptionalParameters") ?? {};
-  const svc = serviceByNames(ctx.state, input);
+  const svc = serviceByNames(ctx, input);
   const instances = discover(svc, { queryParameters, optionalParameters, healthStatus, maxResults });
   return {
     Instances: instances.map((i) => ({
@@ -138,11 +151,11 @@ const discoverInstances: Handler = (input, ctx): Wire<DiscoverInstancesResponse>
 };
 
 const discoverInstancesRevision: Handler = (input, ctx): Wire<DiscoverInstancesRevisionResponse> => ({
-  InstancesRevision: serviceByNames(ctx.state, input).revision,
+  InstancesRevision: serviceByNames(ctx, input).revision,
 });
 
 const registerInstance: Handler = (input, ctx) => {
-  const svc = serviceById(ctx.state, input, "ServiceId");
+  const svc = serviceById(ctx, input, "ServiceId");
   const instanceId = input.string("InstanceId");
   if (instanceId.length > 64) throw input.invalid("InstanceId must be at most 64 characters");
   const attributes = input.optionalStringMap("Attributes");
@@ -156,7 +169,7 @@ const registerInstance: Handler = (input, ctx) => {
 };
 
 const deregisterInstance: Handler = (input, ctx) => {
-  const svc = serviceById(ctx.state, input, "ServiceId");
+  const svc = serviceById(ctx, input, "ServiceId");
   const instanceId = input.string("InstanceId");
   ctx.state.deregister(svc, instanceId);
   return recordOperation(ctx.state, "DEREGISTER_INSTANCE", svc, instanceId);
@@ -178,7 +191,29 @@ const getOperation: Handler = (input, ctx): Wire<GetOperationResponse> => {
   };
 };
 
+const getServiceAttributes: Handler = (input, ctx): Wire<GetServiceAttributesResponse> => {
+  const svc = serviceById(ctx, input, "ServiceId");
+  return { ServiceAttributes: { ServiceArn: svc.arn, ResourceOwner: svc.namespace.owner, Attributes: Object.fromEntries(svc.attributes) } };
+};
+
+// Cloud Map's limit on a service's attributes.
+const SERVICE_ATTRIBUTES_MAX = 30;
+
+const updateServiceAttributes: Handler = (input, ctx) => {
+  const svc = serviceById(ctx, input, "ServiceId");
+  const attributes = input.optionalStringMap("Attributes");
+  if (attributes === undefined || Object.keys(attributes).length === 0) throw input.invalid("Attributes is required");
+  const merged = new Map([...svc.attributes, ...Object.entries(attributes)]);
+  if (merged.size > SERVICE_ATTRIBUTES_MAX) {
+    throw new AwsServiceError("ServiceAttributesLimitExceededException", `A service can have at most ${SERVICE_ATTRIBUTES_MAX} attributes`);
+  }
+  svc.attributes = merged;
+  return {};
+};
+
 export const cloudMapOperations: OperationTable = new Map<string, Handler>([
+  ["GetServiceAttributes", getServiceAttributes],
+  ["UpdateServiceAttributes", updateServiceAttributes],
   ["ListNamespaces", listNamespaces],
   ["GetNamespace", getNamespace],
   ["ListServices", listServices],

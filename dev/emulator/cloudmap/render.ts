@@ -11,11 +11,11 @@ import type { Wire } from "../protocol/handler.js";
 // Shapes as Cloud Map returns them. ECS creates its services with a custom health check and, in
 // DNS namespaces, a MULTIVALUE A record; that is what the sidecar will meet in real estates.
 
-export function namespaceSummary(ns: NamespaceRecord, accountId: string): Wire<NamespaceSummary> {
+export function namespaceSummary(ns: NamespaceRecord): Wire<NamespaceSummary> {
   return {
     Id: ns.id,
     Arn: ns.arn,
-    ResourceOwner: accountId,
+    ResourceOwner: ns.owner,
     Name: ns.name,
     Type: ns.type,
     ...(ns.description === undefined ? {} : { Description: ns.description }),
@@ -29,16 +29,16 @@ export function namespaceSummary(ns: NamespaceRecord, accountId: string): Wire<N
   };
 }
 
-export function namespaceDetail(ns: NamespaceRecord, accountId: string): Wire<Namespace> {
-  return { ...namespaceSummary(ns, accountId), CreatorRequestId: `emulator-${ns.id}` };
+export function namespaceDetail(ns: NamespaceRecord): Wire<Namespace> {
+  return { ...namespaceSummary(ns), CreatorRequestId: `emulator-${ns.id}` };
 }
 
-export function serviceSummary(svc: ServiceRecord, accountId: string): Wire<ServiceSummary> {
+export function serviceSummary(svc: ServiceRecord): Wire<ServiceSummary> {
   const dns = svc.namespace.type !== "HTTP";
   return {
     Id: svc.id,
     Arn: svc.arn,
-    ResourceOwner: accountId,
+    ResourceOwner: svc.namespace.owner,
     Name: svc.name,
     Type: dns ? "DNS_HTTP" : "HTTP",
     ...(svc.description === undefined ? {} : { Description: svc.description }),
@@ -46,12 +46,12 @@ export function serviceSummary(svc: ServiceRecord, accountId: string): Wire<Serv
     ...(dns ? { DnsConfig: { RoutingPolicy: "MULTIVALUE", DnsRecords: [{ Type: "A", TTL: 60 }] } } : {}),
     ...(svc.healthCheck ? { HealthCheckCustomConfig: { FailureThreshold: 1 } } : {}),
     CreateDate: epochSeconds(svc.createDate),
-    CreatedByAccount: accountId,
+    CreatedByAccount: svc.createdBy,
   };
 }
 
-export function serviceDetail(svc: ServiceRecord, accountId: string): Wire<Service> {
-  const summary = serviceSummary(svc, accountId);
+export function serviceDetail(svc: ServiceRecord): Wire<Service> {
+  const summary = serviceSummary(svc);
   return {
     ...summary,
     NamespaceId: svc.namespace.id,

@@ -20,15 +20,17 @@ const describeTasks: Handler = (input, ctx): Wire<DescribeTasksResponse> => {
   const withTags = includesTags(input);
   if (requested.length === 0) throw input.invalid("Tasks cannot be empty.");
   if (requested.length > DESCRIBE_TASKS_MAX) throw input.invalid(`taskIds can have at most ${DESCRIBE_TASKS_MAX} items.`);
-  if (!ctx.state.hasCluster(cluster)) throw new AwsServiceError("ClusterNotFoundException", "Cluster not found.");
+  // ECS is per account: the caller sees its own clusters and tasks only.
+  if (!ctx.state.hasCluster(cluster, ctx.caller)) throw new AwsServiceError("ClusterNotFoundException", "Cluster not found.");
+  const account = ctx.state.accountOf(ctx.caller);
   const response: Required<Wire<DescribeTasksResponse>> = { tasks: [], failures: [] };
   for (const taskId of new Set(requested.map(nameFromArn))) {
-    const task = ctx.state.findTask(cluster, taskId);
-    const definition = task && ctx.state.findTaskDefinition(task.spec.taskDefinition);
+    const task = ctx.state.findTask(cluster, taskId, ctx.caller);
+    const definition = task && ctx.state.findTaskDefinition(task.spec.taskDefinition, ctx.caller);
     if (task === undefined || definition === undefined) {
-      response.failures.push({ arn: arn.task(ctx.state.account, cluster, taskId), reason: "MISSING" });
+      response.failures.push({ arn: arn.task(account, cluster, taskId), reason: "MISSING" });
     } else {
-      response.tasks.push(renderTask(ctx.state.account, task, definition, withTags));
+      response.tasks.push(renderTask(account, task, definition, withTags));
     }
   }
   return response;
@@ -37,7 +39,9 @@ const describeTasks: Handler = (input, ctx): Wire<DescribeTasksResponse> => {
 const describeTaskDefinition: Handler = (input, ctx): Wire<DescribeTaskDefinitionResponse> => {
   const requested = input.string("taskDefinition");
   const withTags = includesTags(input);
-  const definition = ctx.state.findTaskDefinition(nameFromArn(requested));
+  // Another account's task definition is not the caller's to describe.
+  const ownArn = !requested.startsWith("arn:") || requested.split(":")[4] === ctx.caller;
+  const definition = ownArn ? ctx.state.findTaskDefinition(nameFromArn(requested), ctx.caller) : undefined;
   if (definition === undefined) throw new AwsServiceError("ClientException", "Unable to describe task definition.");
   return {
     taskDefinition: renderTaskDefinition(definition),

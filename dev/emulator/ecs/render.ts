@@ -50,7 +50,7 @@ export function renderTask(account: Account, task: TaskRecord, definition: TaskD
       lastStatus: spec.lastStatus,
       networkBindings: awsvpc
         ? []
-        : c.portMappings.map((p) => ({ bindIP: "0.0.0.0", containerPort: p.containerPort, hostPort: p.hostPort ?? p.containerPort, protocol: "tcp" as const })),
+        : c.portMappings.map((p) => ({ bindIP: "0.0.0.0", containerPort: p.containerPort, hostPort: hostPort(spec, c.name, p), protocol: "tcp" as const })),
       networkInterfaces: awsvpc && ip !== undefined ? [{ attachmentId: eniId, privateIpv4Address: ip }] : [],
       healthStatus: "UNKNOWN",
       cpu: "0",
@@ -71,6 +71,15 @@ export function renderTask(account: Account, task: TaskRecord, definition: TaskD
     taskDefinitionArn: definition.arn,
     version: 1,
   };
+}
+
+/** The host port of a bridge/host mapping: the task's own binding, the definition's, or a stable "ephemeral" one for 0. */
+function hostPort(spec: TaskRecord["spec"], container: string, mapping: { containerPort: number; hostPort?: number | undefined }): number {
+  const bound = spec.hostPorts?.[String(mapping.containerPort)];
+  if (bound !== undefined) return bound;
+  if (mapping.hostPort === undefined) return mapping.containerPort;
+  if (mapping.hostPort !== 0) return mapping.hostPort;
+  return 32768 + (Number.parseInt(stableId("", `${spec.taskId}/${container}/${mapping.containerPort}`, 8), 16) % 28232);
 }
 
 export function renderTaskDefinition(definition: TaskDefinitionRecord): Wire<TaskDefinition> {

@@ -1,10 +1,12 @@
 import { AwsServiceError } from "../protocol/errors.js";
+import { randomBytes } from "node:crypto";
 import { type Account, arn, nameFromArn, stableId } from "./ids.js";
 import type {
   HealthState,
   InstanceSpec,
   NamespaceSpec,
   ParameterSpec,
+  RoleSpec,
   ServiceSpec,
   TaskDefinitionSpec,
   TaskSpec,
@@ -25,7 +27,11 @@ export interface ServiceRecord {
   readonly description: string | undefined;
   readonly healthCheck: boolean;
   readonly createDate: Date;
+  /** CreatedByAccount: the owner's, or a consumer's that created it in a shared namespace. */
+  readonly createdBy: string;
   tags: Map<string, string>;
+  /** Service attributes (GetServiceAttributes / UpdateServiceAttributes), at most 30. */
+  attributes: Map<string, string>;
   readonly instances: Map<string, InstanceRecord>;
   /** Cloud Map's InstancesRevision: moves on register/deregister, never on a health change. */
   revision: number;
@@ -41,6 +47,22 @@ export interface NamespaceRecord {
   readonly createDate: Date;
   readonly tags: Map<string, string>;
   readonly services: Map<string, ServiceRecord>;
+  /** ResourceOwner. */
+  readonly owner: string;
+  /** Accounts it is shared with (AWS RAM): they see it, by ARN only. */
+  readonly sharedWith: Set<string>;
+  /** Whether those accounts may read its services' tags (else AccessDeniedException). */
+  consumersReadTags: boolean;
+}
+
+/** Credentials AssumeRole handed out. */
+export interface AssumedCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+  readonly assumedRoleArn: string;
+  readonly assumedRoleId: string;
 }
 
 export interface ParameterVersion {
@@ -97,6 +119,7 @@ const notFound = {
  * same methods, so a test's change is exactly what a client sees on its next call.
  */
 export class EmulatorState {
+  /** The default account: owns what names no owner, and is the caller of an unknown access key. */
   readonly account: Account;
   /** Cloud Map operations (RegisterInstance/DeregisterInstance) by OperationId, for GetOperation. */
   readonly operations = new Map<string, OperationRecord>();
@@ -110,15 +133,20 @@ export class EmulatorState {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly taskDefinitions = new Map<string, TaskDefinitionRecord>();
   private readonly latestRevision = new Map<string, number>();
+  /** Access key id → account, from the topology and from AssumeRole. */
+  private readonly accessKeys = new Map<string, string>();
+  private readonly roles = new Map<string, { externalId: string | undefined; denied: boolean; sessionSeconds: number | undefined }>();
 
   constructor(topology: Topology, now: () => Date = () => new Date()) {
     this.account = { region: topology.region, accountId: topology.accountId };
     this.now = now;
+    for (const [key, account] of Object.entries(topology.accessKeys)) this.accessKeys.set(key, account);
+    for (const role of topology.roles) this.putRole(role);
     for (const ns of topology.namespaces) this.createNamespace(ns);
     for (const [name, p] of Object.entries(topology.parameters)) {
       this.putParameter(name, p.value, { type: p.type, dataType: p.dataType });
     }
-    for (const cluster of topology.ecs.clusters) this.clusters.add(cluster);
+    for (const cluster of topology.ecs.clusters) this.clusters.add(this.inAccount(this.account.accountId, cluster));
     for (const td of topology.ecs.taskDefinitions) this.putTaskDefinition(td);
     for (const task of topology.ecs.tasks) this.putTask(task);
   }
@@ -133,39 +161,76 @@ export class EmulatorState {
     for (const ns of this.namespacesById.values()) yield* ns.services.values();
   }
 
-  /** By id or ARN, as GetNamespace and the NAMESPACE_ID filter accept both. */
-  findNamespace(idOrArn: string): NamespaceRecord | undefined {
-    return this.namespacesById.get(nameFromArn(idOrArn));
+  /**
+   * By id or ARN, as GetNamespace and the NAMESPACE_ID filter accept both, as `caller` sees it: its
+   * own namespaces by either, one shared with it by ARN only (as on AWS), others not at all.
+   * Without a caller: the default account.
+   */
+  findNamespace(idOrArn: string, caller: string = this.account.accountId): NamespaceRecord | undefined {
+    const ns = this.namespacesById.get(nameFromArn(idOrArn));
+    if (ns === undefined) return undefined;
+    if (ns.owner === caller) return ns;
+    return ns.sharedWith.has(caller) && idOrArn === ns.arn ? ns : undefined;
   }
 
-  findNamespaceByHttpName(httpName: string): NamespaceRecord | undefined {
-    return this.namespacesByHttpName.get(httpName);
+  /** What DiscoverInstances finds: the HttpName in the owner's account, if `caller` may see it. */
+  findNamespaceByHttpName(httpName: string, owner: string = this.account.accountId, caller: string = owner): NamespaceRecord | undefined {
+    const ns = this.namespacesByHttpName.get(`${owner}/${httpName}`);
+    return ns !== undefined && this.visibleTo(ns, caller) ? ns : undefined;
   }
 
-  findService(idOrArn: string): ServiceRecord | undefined {
-    return this.servicesById.get(nameFromArn(idOrArn));
+  /** Like findNamespace: a shared namespace's services are found by ARN only. */
+  findService(idOrArn: string, caller: string = this.account.accountId): ServiceRecord | undefined {
+    const svc = this.servicesById.get(nameFromArn(idOrArn));
+    if (svc === undefined) return undefined;
+    if (svc.namespace.owner === caller) return svc;
+    return svc.namespace.sharedWith.has(caller) && idOrArn === svc.arn ? svc : undefined;
   }
 
-  /** The programmatic API addresses services by namespace name and service name. */
+  visibleTo(ns: NamespaceRecord, caller: string): boolean {
+    return ns.owner === caller || ns.sharedWith.has(caller);
+  }
+
+  /** The account of an access key id (the topology's accessKeys, or AssumeRole's); else the default account. */
+  callerOf(accessKeyId: string | undefined): string {
+    return (accessKeyId && this.accessKeys.get(accessKeyId)) || this.account.accountId;
+  }
+
+  /**
+   * The programmatic API addresses services by namespace name and service name. A name carried by
+   * namespaces of several accounts means the default account's, else pass "<account>/<name>".
+   */
   service(namespace: string, service: string): ServiceRecord {
-    const ns = this.namespacesByName.get(namespace);
+    const ns = this.namespaceNamed(namespace);
     if (ns === undefined) throw notFound.namespace(namespace);
     const svc = ns.services.get(service);
     if (svc === undefined) throw notFound.service(`${namespace}/${service}`);
     return svc;
   }
 
+  private namespaceNamed(name: string): NamespaceRecord | undefined {
+    const own = this.namespacesByName.get(name.includes("/") ? name : `${this.account.accountId}/${name}`);
+    if (own !== undefined) return own;
+    const others = [...this.namespacesById.values()].filter((ns) => ns.name === name);
+    return others.length === 1 ? others[0] : undefined;
+  }
+
   // ---- Cloud Map: mutations -----------------------------------------------------------------
 
-  createNamespace(spec: NamespaceSpec): NamespaceRecord {
+  createNamespace(spec: Omit<NamespaceSpec, "sharedWith" | "consumersReadTags"> & Partial<Pick<NamespaceSpec, "sharedWith" | "consumersReadTags">>): NamespaceRecord {
     const httpName = spec.httpName ?? spec.name;
-    if (this.namespacesByName.has(spec.name) || this.namespacesByHttpName.has(httpName)) {
+    const owner = spec.owner ?? this.account.accountId;
+    if (this.namespacesByName.has(`${owner}/${spec.name}`) || this.namespacesByHttpName.has(`${owner}/${httpName}`)) {
       throw new AwsServiceError("NamespaceAlreadyExists", `Namespace already exists: ${spec.name}`);
     }
-    const id = spec.id ?? stableId("ns-", spec.name);
+    // The default account's ids stay what they were before accounts existed.
+    const id = spec.id ?? stableId("ns-", owner === this.account.accountId ? spec.name : `${owner}/${spec.name}`);
     const ns: NamespaceRecord = {
       id,
-      arn: arn.namespace(this.account, id),
+      arn: arn.namespace(this.accountOf(owner), id),
+      owner,
+      sharedWith: new Set(spec.sharedWith ?? []),
+      consumersReadTags: spec.consumersReadTags ?? false,
       name: spec.name,
       httpName,
       type: spec.type,
@@ -175,14 +240,14 @@ export class EmulatorState {
       services: new Map(),
     };
     this.namespacesById.set(id, ns);
-    this.namespacesByName.set(ns.name, ns);
-    this.namespacesByHttpName.set(httpName, ns);
+    this.namespacesByName.set(`${owner}/${ns.name}`, ns);
+    this.namespacesByHttpName.set(`${owner}/${httpName}`, ns);
     for (const svc of spec.services) this.addService(ns, svc);
     return ns;
   }
 
   createService(namespace: string, spec: ServiceInput): ServiceRecord {
-    const ns = this.namespacesByName.get(namespace);
+    const ns = this.namespaceNamed(namespace);
     if (ns === undefined) throw notFound.namespace(namespace);
     return this.addService(ns, {
       name: spec.name,
@@ -190,6 +255,8 @@ export class EmulatorState {
       description: spec.description,
       healthCheck: spec.healthCheck ?? true,
       tags: { ...spec.tags },
+      attributes: { ...spec.attributes },
+      ...(spec.createdBy === undefined ? {} : { createdBy: spec.createdBy }),
       instances: (spec.instances ?? []).map((i) => ({ id: i.id, attributes: { ...i.attributes }, health: i.health ?? "HEALTHY" })),
     });
   }
@@ -202,6 +269,19 @@ export class EmulatorState {
 
   setServiceTags(namespace: string, service: string, tags: Record<string, string>): void {
     this.service(namespace, service).tags = new Map(Object.entries(tags));
+  }
+
+  /** Replaces a service's attributes (UpdateServiceAttributes merges instead). */
+  setServiceAttributes(namespace: string, service: string, attributes: Record<string, string>): void {
+    this.service(namespace, service).attributes = new Map(Object.entries(attributes));
+  }
+
+  /** Shares a namespace with an account (AWS RAM), or stops sharing it. */
+  shareNamespace(namespace: string, account: string, shared = true): void {
+    const ns = this.namespaceNamed(namespace);
+    if (ns === undefined) throw notFound.namespace(namespace);
+    if (shared) ns.sharedWith.add(account);
+    else ns.sharedWith.delete(account);
   }
 
   registerInstance(namespace: string, service: string, instance: InstanceInput): InstanceRecord {
@@ -241,10 +321,13 @@ export class EmulatorState {
     if (ns.services.has(spec.name)) {
       throw new AwsServiceError("ServiceAlreadyExists", `Service already exists: ${ns.name}/${spec.name}`);
     }
-    const id = spec.id ?? stableId("srv-", `${ns.name}/${spec.name}`);
+    const seed = ns.owner === this.account.accountId ? `${ns.name}/${spec.name}` : `${ns.owner}/${ns.name}/${spec.name}`;
+    const id = spec.id ?? stableId("srv-", seed);
     const svc: ServiceRecord = {
       id,
-      arn: arn.service(this.account, id),
+      arn: arn.service(this.accountOf(ns.owner), id),
+      createdBy: spec.createdBy ?? ns.owner,
+      attributes: new Map(Object.entries(spec.attributes)),
       name: spec.name,
       namespace: ns,
       description: spec.description,
@@ -294,43 +377,97 @@ export class EmulatorState {
 
   // ---- ECS ----------------------------------------------------------------------------------
 
-  hasCluster(name: string): boolean {
-    return this.clusters.has(name);
+  // ECS resources belong to one account: each is keyed by it (the default account's keys stay bare).
+
+  hasCluster(name: string, account: string = this.account.accountId): boolean {
+    return this.clusters.has(this.inAccount(account, name));
   }
 
-  findTask(cluster: string, taskId: string): TaskRecord | undefined {
-    return this.tasks.get(`${cluster}/${taskId}`);
+  findTask(cluster: string, taskId: string, account: string = this.account.accountId): TaskRecord | undefined {
+    return this.tasks.get(this.inAccount(account, `${cluster}/${taskId}`));
   }
 
   /** `family:revision`, or a bare family meaning its latest revision. */
-  findTaskDefinition(familyRevision: string): TaskDefinitionRecord | undefined {
+  findTaskDefinition(familyRevision: string, account: string = this.account.accountId): TaskDefinitionRecord | undefined {
     const [family = "", revision] = familyRevision.split(":");
-    const rev = revision ?? String(this.latestRevision.get(family) ?? "");
-    return this.taskDefinitions.get(`${family}:${rev}`);
+    const rev = revision ?? String(this.latestRevision.get(this.inAccount(account, family)) ?? "");
+    return this.taskDefinitions.get(this.inAccount(account, `${family}:${rev}`));
   }
 
   putTaskDefinition(spec: TaskDefinitionSpec): TaskDefinitionRecord {
-    const record = { arn: arn.taskDefinition(this.account, spec.family, spec.revision), spec, registeredAt: this.now() };
-    this.taskDefinitions.set(`${spec.family}:${spec.revision}`, record);
-    this.latestRevision.set(spec.family, Math.max(this.latestRevision.get(spec.family) ?? 0, spec.revision));
+    const account = spec.account ?? this.account.accountId;
+    const record = { arn: arn.taskDefinition(this.accountOf(account), spec.family, spec.revision), spec, registeredAt: this.now() };
+    this.taskDefinitions.set(this.inAccount(account, `${spec.family}:${spec.revision}`), record);
+    const family = this.inAccount(account, spec.family);
+    this.latestRevision.set(family, Math.max(this.latestRevision.get(family) ?? 0, spec.revision));
     return record;
   }
 
   /** Adds or replaces a task; its cluster starts to exist, as it would have to on AWS. */
   putTask(spec: TaskSpec): TaskRecord {
-    const record = { arn: arn.task(this.account, spec.cluster, spec.taskId), spec, createdAt: this.now() };
-    this.clusters.add(spec.cluster);
-    this.tasks.set(`${spec.cluster}/${spec.taskId}`, record);
+    const account = spec.account ?? this.account.accountId;
+    const record = { arn: arn.task(this.accountOf(account), spec.cluster, spec.taskId), spec, createdAt: this.now() };
+    this.clusters.add(this.inAccount(account, spec.cluster));
+    this.tasks.set(this.inAccount(account, `${spec.cluster}/${spec.taskId}`), record);
     return record;
   }
 
-  removeTask(cluster: string, taskId: string): boolean {
-    return this.tasks.delete(`${cluster}/${taskId}`);
+  removeTask(cluster: string, taskId: string, account: string = this.account.accountId): boolean {
+    return this.tasks.delete(this.inAccount(account, `${cluster}/${taskId}`));
+  }
+
+  /** The region with another account id, for that account's ARNs. */
+  accountOf(accountId: string): Account {
+    return accountId === this.account.accountId ? this.account : { region: this.account.region, accountId };
+  }
+
+  private inAccount(account: string, key: string): string {
+    return account === this.account.accountId ? key : `${account}:${key}`;
+  }
+
+  // ---- STS ----------------------------------------------------------------------------------
+
+  putRole(role: Omit<RoleSpec, "denied"> & { denied?: boolean }): void {
+    this.roles.set(role.arn, { externalId: role.externalId, denied: role.denied ?? false, sessionSeconds: role.sessionSeconds });
+  }
+
+  /** Makes AssumeRole of this role answer AccessDenied (or succeed again). */
+  setRoleDenied(roleArn: string, denied: boolean): void {
+    const role = this.roles.get(roleArn);
+    if (role === undefined) throw new AwsServiceError("NoSuchEntity", `Role not found: ${roleArn}`);
+    role.denied = denied;
+  }
+
+  /**
+   * Hands out credentials of the role's account: requests signed with them act as that account.
+   * A role not in the topology, a denied one, or a wrong external id: AccessDenied, as a trust
+   * policy that does not let the caller in answers.
+   */
+  assumeRole(caller: string, roleArn: string, sessionName: string, externalId: string | undefined, durationSeconds: number): AssumedCredentials {
+    const role = this.roles.get(roleArn);
+    if (role === undefined || role.denied || role.externalId !== externalId) {
+      throw new AwsServiceError("AccessDenied", `User: arn:aws:iam::${caller}:root is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
+    }
+    const account = roleArn.split(":")[4] as string;
+    const accessKeyId = `ASIA${randomBytes(8).toString("hex").toUpperCase()}`;
+    this.accessKeys.set(accessKeyId, account);
+    const roleName = roleArn.slice(roleArn.indexOf(":role/") + ":role/".length);
+    const roleId = `AROA${stableId("", roleArn, 16).toUpperCase()}`;
+    return {
+      accessKeyId,
+      secretAccessKey: randomBytes(20).toString("base64"),
+      sessionToken: randomBytes(32).toString("base64"),
+      expiration: new Date(this.now().getTime() + (role.sessionSeconds ?? durationSeconds) * 1000),
+      assumedRoleArn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
+      assumedRoleId: `${roleId}:${sessionName}`,
+    };
   }
 }
 
 export interface ServiceInput {
   readonly name: string;
+  readonly createdBy?: string | undefined;
+  readonly attributes?: Readonly<Record<string, string>> | undefined;
   readonly id?: string | undefined;
   readonly description?: string | undefined;
   readonly healthCheck?: boolean | undefined;

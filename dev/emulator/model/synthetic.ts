@@ -45,7 +45,7 @@ export function syntheticTopology(options: SyntheticOptions = {}): Topology {
     for (let s = 0; s < servicesPerNamespace; s++) {
       const svcName = `svc-${n}-${s}`;
       const family = `task-${n}-${s}`;
-      const service: ServiceSpec = { name: svcName, healthCheck: true, tags: serviceTags(s), instances: [] };
+      const service: ServiceSpec = { name: svcName, healthCheck: true, tags: serviceTags(s), attributes: {}, instances: [] };
       for (let i = 0; i < instancesPerService; i++) {
         const k = s * instancesPerService + i;
         const id = stableId("", `${nsName}/${svcName}/${i}`, 32);
@@ -70,12 +70,14 @@ export function syntheticTopology(options: SyntheticOptions = {}): Topology {
       services.push(service);
       if (withEcs) taskDefinitions.push(syntheticTaskDefinition(family));
     }
-    namespaces.push({ name: nsName, type: n % 2 === 0 ? "DNS_PRIVATE" : "HTTP", tags: {}, services });
+    namespaces.push({ name: nsName, type: n % 2 === 0 ? "DNS_PRIVATE" : "HTTP", tags: {}, sharedWith: [], consumersReadTags: false, services });
   }
 
   return trustTopology({
     region,
     accountId,
+    accessKeys: {},
+    roles: [],
     namespaces,
     parameters: {
       [NAMESPACES_PARAMETER]: { type: "StringList", value: namespaces.map((ns) => ns.name).join(","), dataType: "text" },

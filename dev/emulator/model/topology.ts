@@ -17,8 +17,14 @@ const instanceSchema = z.strictObject({
   attributes: stringMap,
 });
 
+const accountSchema = z.string().regex(/^\d{12}$/, "must be 12 digits (quote it in YAML)");
+
 const serviceSchema = z.strictObject({
   name: z.string().min(1),
+  /** CreatedByAccount: default the namespace's owner; a consumer of a shared namespace may create services. */
+  createdBy: accountSchema.optional(),
+  /** Cloud Map service attributes (GetServiceAttributes), at most 30. */
+  attributes: z.record(z.string().min(1), scalar).default({}).refine((map) => Object.keys(map).length <= 30, "at most 30 service attributes"),
   id: z.string().min(1).optional(),
   description: z.string().optional(),
   /** ECS-created services carry a custom health check; `false` means none (HealthStatus is ignored). */
@@ -35,7 +41,26 @@ const namespaceSchema = z.strictObject({
   httpName: z.string().min(1).optional(),
   description: z.string().optional(),
   tags: stringMap,
+  /** The owning account (ResourceOwner); default: the topology's accountId. */
+  owner: accountSchema.optional(),
+  /** Accounts the namespace is shared with through AWS RAM. */
+  sharedWith: z.array(accountSchema).default([]),
+  /** Whether those accounts may ListTagsForResource on its services (AWS does not document it; default: denied). */
+  consumersReadTags: z.boolean().default(false),
   services: z.array(serviceSchema).default([]),
+});
+
+const roleSchema = z.strictObject({
+  /** arn:aws:iam::<account>:role/<name>: what AssumeRole takes. */
+  arn: z.string().regex(/^arn:aws:iam::\d{12}:role\/.+$/, "must be arn:aws:iam::<12 digits>:role/<name>"),
+  externalId: z.string().min(1).optional(),
+  /** AssumeRole answers AccessDenied (the trust policy does not let the caller in). */
+  denied: z.boolean().default(false),
+  /**
+   * *Emulator*: sessions end this many seconds after AssumeRole, whatever DurationSeconds asked.
+   * Under 300 the SDK renews them before every call, so a denial set later is met at once.
+   */
+  sessionSeconds: z.number().int().min(1).optional(),
 });
 
 const parameterTypeSchema = z.enum(["String", "StringList", "SecureString"]);
@@ -59,6 +84,8 @@ const containerDefinitionSchema = z.strictObject({
 });
 
 const taskDefinitionSchema = z.strictObject({
+  /** Default: the topology's accountId. */
+  account: accountSchema.optional(),
   family: z.string().min(1),
   revision: z.number().int().min(1).default(1),
   networkMode: z.enum(["awsvpc", "bridge", "host", "none"]).default("awsvpc"),
@@ -69,6 +96,8 @@ const taskDefinitionSchema = z.strictObject({
 });
 
 const taskSchema = z.strictObject({
+  /** Default: the topology's accountId; the task definition is looked up in the same account. */
+  account: accountSchema.optional(),
   cluster: z.string().min(1),
   taskId: z.string().min(1),
   /** `family:revision`; must name a task definition of this topology. */
@@ -80,6 +109,11 @@ const taskSchema = z.strictObject({
   desiredStatus: z.string().default("RUNNING"),
   healthStatus: z.enum(["HEALTHY", "UNHEALTHY", "UNKNOWN"]).default("UNKNOWN"),
   privateIpv4Address: z.string().optional(),
+  /**
+   * bridge/host tasks: container port → the host port ECS bound it to (networkBindings). Default:
+   * the definition's hostPort; a dynamic one (0) gets a stable port in 32768-60999 per task.
+   */
+  hostPorts: z.record(z.string().regex(/^\d+$/), z.number().int().min(1).max(65535)).optional(),
   containerInstanceArn: z.string().optional(),
   startedBy: z.string().optional(),
   tags: stringMap,
@@ -88,7 +122,10 @@ const taskSchema = z.strictObject({
 const topologySchema = z
   .strictObject({
     region: z.string().min(1).default("us-east-1"),
-    accountId: z.string().regex(/^\d{12}$/, "must be 12 digits (quote it in YAML)").default("123456789012"),
+    accountId: accountSchema.default("123456789012"),
+    /** Access key id → account: the caller of a request is the account of the key that signed it. */
+    accessKeys: z.record(z.string().min(1), accountSchema).default({}),
+    roles: z.array(roleSchema).default([]),
     namespaces: z.array(namespaceSchema).default([]),
     parameters: z.record(z.string().min(1), parameterSchema).default({}),
     ecs: z
@@ -113,6 +150,7 @@ export type InstanceSpec = ServiceSpec["instances"][number];
 export type ParameterSpec = Topology["parameters"][string];
 export type TaskDefinitionSpec = Topology["ecs"]["taskDefinitions"][number];
 export type TaskSpec = Topology["ecs"]["tasks"][number];
+export type RoleSpec = Topology["roles"][number];
 export type HealthState = z.output<typeof healthSchema>;
 
 // Topologies this module validated or built itself (syntheticTopology). Re-validating a
@@ -171,13 +209,16 @@ function crossReferenceIssues(topology: Topology): ReferenceIssue[] {
     if (seen.has(key)) issues.push({ path, message: `duplicate ${what} "${key}"` });
     seen.add(key);
   };
+  // Keys of the default account's resources are bare, as they were before accounts existed.
+  const inAccount = (account: string | undefined, key: string) => (account === undefined || account === topology.accountId ? key : `${account}/${key}`);
   const namespaceNames = new Set<string>();
   const httpNames = new Set<string>();
   const namespaceIds = new Set<string>();
   const serviceIds = new Set<string>();
   topology.namespaces.forEach((ns, n) => {
-    duplicate(namespaceNames, ns.name, ["namespaces", n, "name"], "namespace name");
-    duplicate(httpNames, ns.httpName ?? ns.name, ["namespaces", n, "httpName"], "namespace httpName");
+    // Names are unique per account: a shared namespace may carry the same name as one's own.
+    duplicate(namespaceNames, inAccount(ns.owner, ns.name), ["namespaces", n, "name"], "namespace name");
+    duplicate(httpNames, inAccount(ns.owner, ns.httpName ?? ns.name), ["namespaces", n, "httpName"], "namespace httpName");
     if (ns.id !== undefined) duplicate(namespaceIds, ns.id, ["namespaces", n, "id"], "namespace id");
     const serviceNames = new Set<string>();
     ns.services.forEach((svc, s) => {
@@ -192,12 +233,12 @@ function crossReferenceIssues(topology: Topology): ReferenceIssue[] {
   });
   const taskDefinitions = new Set<string>();
   topology.ecs.taskDefinitions.forEach((td, t) =>
-    duplicate(taskDefinitions, `${td.family}:${td.revision}`, ["ecs", "taskDefinitions", t], "task definition"),
+    duplicate(taskDefinitions, inAccount(td.account, `${td.family}:${td.revision}`), ["ecs", "taskDefinitions", t], "task definition"),
   );
   const tasks = new Set<string>();
   topology.ecs.tasks.forEach((task, t) => {
-    duplicate(tasks, `${task.cluster}/${task.taskId}`, ["ecs", "tasks", t, "taskId"], "task");
-    if (!taskDefinitions.has(task.taskDefinition)) {
+    duplicate(tasks, inAccount(task.account, `${task.cluster}/${task.taskId}`), ["ecs", "tasks", t, "taskId"], "task");
+    if (!taskDefinitions.has(inAccount(task.account, task.taskDefinition))) {
       issues.push({
         path: ["ecs", "tasks", t, "taskDefinition"],
         message: `task definition "${task.taskDefinition}" is not in ecs.taskDefinitions`,

@@ -5,6 +5,8 @@ export interface HandlerContext {
   readonly state: EmulatorState;
   /** Emulator-wide cap on list page sizes (undefined: the AWS defaults). */
   readonly pageSize: number | undefined;
+  /** The account that signed the request (its access key id's, see EmulatorState.callerOf). */
+  readonly caller: string;
 }
 
 /** One AWS operation: reads the request body, returns the response body or throws AwsServiceError. */
