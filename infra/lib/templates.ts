@@ -21,12 +21,38 @@ export function readTemplate(relative: string): string {
   return readFileSync(path.join(repoRoot(), "task-definitions", relative), "utf8");
 }
 
+/** A file under deploy/ (the alerting rules, the dashboard), read at synth time. */
+export function readDeployFile(relative: string): string {
+  return readFileSync(path.join(repoRoot(), "deploy", relative), "utf8");
+}
+
 /** The placeholders render.sh fills, here with CDK tokens (plain strings that CloudFormation resolves). */
-export type Placeholders = Record<"AWS_REGION" | "ACCOUNT_ID" | "WORKSPACE_ID" | "CLOUDMAP_SD_IMAGE", string>;
+export type Placeholders = Record<
+  "AWS_REGION" | "ACCOUNT_ID" | "WORKSPACE_ID" | "CLOUDMAP_SD_IMAGE" | "PROMETHEUS_IMAGE" | "SIGV4_PROXY_IMAGE" | "CPU_ARCHITECTURE",
+  string
+>;
+
+/**
+ * The values render.sh uses when a placeholder's variable is unset (render.sh repeats them;
+ * a test keeps the two equal). The other placeholders have no default.
+ */
+export const PLACEHOLDER_DEFAULTS = {
+  PROMETHEUS_IMAGE: "quay.io/prometheus/prometheus:v3.5.0",
+  SIGV4_PROXY_IMAGE: "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.0",
+  CPU_ARCHITECTURE: "X86_64",
+} as const satisfies Partial<Placeholders>;
+
+/**
+ * ${CLOUDMAP_SD_SHARD_INDEX}, ${CLOUDMAP_SD_SHARD_COUNT} and ${CLOUDMAP_SD_REPLICA} in a
+ * Prometheus configuration are filled by the sidecar when it writes the file (each task knows
+ * its own shard and task id), so deploy time leaves every ${CLOUDMAP_SD_*} alone.
+ */
+const RUNTIME_PLACEHOLDER = /^CLOUDMAP_SD_(?!IMAGE$)/;
 
 function substitute<T>(value: T, placeholders: Placeholders): T {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (whole, name: string) => {
+      if (RUNTIME_PLACEHOLDER.test(name)) return whole;
       const replacement = (placeholders as Record<string, string>)[name];
       if (replacement === undefined) throw new Error(`unknown placeholder ${whole}`);
       return replacement;
