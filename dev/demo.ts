@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { churnInstance, DEMO_CLUSTER, demoTopology, startDemoApps } from "./demo-topology.js";
+import { churnInstance, DEMO_CLUSTER, demoTopology, ECS_READER_ROLE, startDemoApps } from "./demo-topology.js";
 import { startEmulator } from "./emulator/index.js";
 import {
   freePort,
@@ -57,13 +57,14 @@ let emulator: Awaited<ReturnType<typeof startEmulator>> | undefined;
 try {
   const demo = await startDemoApps();
   apps.push(...demo.apps);
-  emulator = await startEmulator({ topology: demoTopology(demo.ports) });
+  emulator = await startEmulator({ topology: demoTopology(demo.ports, { sharedNamespace: true }) });
 
   const sidecarPort = await freePort();
   const configDir = join(dir, "config");
   await mkdir(configDir);
   const sidecar = startSidecar(
-    sidecarEnv({ emulatorUrl: emulator.url, configDir, listenPort: sidecarPort, reloadSeconds: 2 }),
+    // The workload account's tasks are described with the role the demo's topology lets it assume.
+    sidecarEnv({ emulatorUrl: emulator.url, configDir, listenPort: sidecarPort, reloadSeconds: 2, extra: { ECS_ASSUME_ROLE: ECS_READER_ROLE } }),
     (line) => reportSidecarLine(line),
   );
   processes.push(sidecar);

@@ -48,6 +48,12 @@ export interface EnrichResult {
   readonly unknownTasks: number;
   /** Parts whose call was skipped this cycle because they are backing off after failures. */
   readonly backingOff: number;
+  /**
+   * The last failure of each part that is backing off: not called this cycle, so not in `errors`
+   * (nor counted again), but still failing. Without them the failure would look cleared between
+   * retries, and be logged again at every retry.
+   */
+  readonly stillFailing: AwsCallError[];
   /** Accounts whose role could not be assumed this cycle (their tasks keep their last-known-good data). Sorted. */
   readonly failingAccounts: string[];
   /**
@@ -72,6 +78,7 @@ type AccountOf = (snapshot: ServiceSnapshot) => string | undefined;
 interface Cycle {
   readonly now: number;
   readonly errors: AwsCallError[];
+  readonly stillFailing: AwsCallError[];
   backingOff: number;
 }
 
@@ -101,6 +108,8 @@ export class EcsEnricher {
   private readonly clustersNotFound = new Map<string, number>();
   private readonly clusterRetries: RetrySchedule;
   private readonly definitionRetries: RetrySchedule;
+  /** The last failure of each part ("cluster <part>", "definition <arn>") until it succeeds. */
+  private readonly lastFailures = new Map<string, AwsCallError>();
   private readonly notFoundTtlMs: number;
   /**
    * Per input snapshot: the enriched snapshot. Its own ecsTasks and ecsTaskDefinitions maps say
@@ -151,7 +160,7 @@ export class EcsEnricher {
     const now = this.options.clock.monotonicMs();
     const settled = this.settled;
     if (settled && now < settled.until && sameItems(settled.inputs, snapshots)) {
-      return { ...settled.result, snapshots: [...settled.result.snapshots], errors: [], missingClusters: [...settled.result.missingClusters], failingAccounts: [] };
+      return { ...settled.result, snapshots: [...settled.result.snapshots], errors: [], stillFailing: [], missingClusters: [...settled.result.missingClusters], failingAccounts: [] };
     }
     this.settled = undefined;
 
@@ -165,7 +174,7 @@ export class EcsEnricher {
       return unenriched(snapshots);
     }
 
-    const cycle: Cycle = { now, errors: [], backingOff: 0 };
+    const cycle: Cycle = { now, errors: [], stillFailing: [], backingOff: 0 };
     await this.describeTasks(wanted, cycle, abortSignal);
     const inUse = this.definitionsInUse(snapshots);
     for (const arn of this.definitions.keys()) if (!inUse.has(arn)) this.definitions.delete(arn);
@@ -216,8 +225,11 @@ export class EcsEnricher {
     const api = this.apiFor(account);
     if (!this.clusterRetries.due(cluster, cycle.now)) {
       cycle.backingOff++;
+      const last = this.lastFailures.get(`cluster ${cluster}`);
+      if (last) cycle.stillFailing.push(last);
       return;
     }
+    const errorsBefore = cycle.errors.length;
     let failed = false;
     let aborted = false;
     // Tasks of one cluster repeat the same cluster ARN, definition ARNs, group, tags: one copy each.
@@ -256,8 +268,14 @@ export class EcsEnricher {
         }
       }),
     );
-    if (failed) this.clusterRetries.failed(cluster, this.options.clock.monotonicMs());
-    else if (!aborted) this.clusterRetries.succeeded(cluster);
+    if (failed) {
+      this.clusterRetries.failed(cluster, this.options.clock.monotonicMs());
+      const first = cycle.errors[errorsBefore];
+      if (first) this.lastFailures.set(`cluster ${cluster}`, first);
+    } else if (!aborted) {
+      this.clusterRetries.succeeded(cluster);
+      this.lastFailures.delete(`cluster ${cluster}`);
+    }
   }
 
   /** Definitions of the tasks of docker-label services (the only ones whose containers matter), with their account. */
@@ -280,16 +298,21 @@ export class EcsEnricher {
       unknown.map(async (arn) => {
         if (!this.definitionRetries.due(arn, cycle.now)) {
           cycle.backingOff++;
+          const last = this.lastFailures.get(`definition ${arn}`);
+          if (last) cycle.stillFailing.push(last);
           return;
         }
         try {
           const api = this.apiFor(inUse.get(arn));
           this.definitions.set(arn, await this.options.limit(() => api.taskDefinition(arn, abortSignal)));
           this.definitionRetries.succeeded(arn);
+          this.lastFailures.delete(`definition ${arn}`);
         } catch (error) {
           if (abortSignal?.aborted) return; // the cycle's deadline, not a failure of ECS
           this.definitionRetries.failed(arn, this.options.clock.monotonicMs());
-          cycle.errors.push(asCallError(error, "DescribeTaskDefinition", { taskDefinition: arn }));
+          const failure = asCallError(error, "DescribeTaskDefinition", { taskDefinition: arn });
+          this.lastFailures.set(`definition ${arn}`, failure);
+          cycle.errors.push(failure);
         }
       }),
     );
@@ -306,10 +329,16 @@ export class EcsEnricher {
     }
     for (const arn of inUse.keys()) if (!this.definitions.has(arn)) pending++;
     const failingAccounts = new Set<string>();
-    for (const error of cycle.errors) if (error.cause instanceof AssumeRoleError) failingAccounts.add(error.cause.account);
+    for (const error of [...cycle.errors, ...cycle.stillFailing]) if (error.cause instanceof AssumeRoleError) failingAccounts.add(error.cause.account);
+    // Parts no longer wanted are not failing any more.
+    for (const key of this.lastFailures.keys()) {
+      const [kind, name] = [key.slice(0, key.indexOf(" ")), key.slice(key.indexOf(" ") + 1)];
+      if (kind === "cluster" ? !wanted.has(name) : !inUse.has(name)) this.lastFailures.delete(key);
+    }
     return {
       failingAccounts: [...failingAccounts].sort(),
       errors: cycle.errors,
+      stillFailing: cycle.stillFailing,
       enabled: true,
       missingClusters: [...this.clustersNotFound.keys()].sort(),
       unknownTasks,
@@ -471,7 +500,7 @@ function interned(task: EcsTask, shared: Shared): EcsTask {
 }
 
 function unenriched(snapshots: readonly ServiceSnapshot[]): EnrichResult {
-  return { snapshots: [...snapshots], errors: [], enabled: false, missingClusters: [], unknownTasks: 0, backingOff: 0, pending: 0, failingAccounts: [] };
+  return { snapshots: [...snapshots], errors: [], stillFailing: [], enabled: false, missingClusters: [], unknownTasks: 0, backingOff: 0, pending: 0, failingAccounts: [] };
 }
 
 /** The same keys with the very same values (absent: empty). */

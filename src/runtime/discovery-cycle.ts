@@ -244,7 +244,7 @@ export class Discovery {
     metrics.ecsBackingOff.set(enriched.backingOff);
     const errors: Error[] = [...fetched.errors, ...enriched.errors];
     if (configError) errors.push(configError);
-    this.failures.update(errors);
+    this.failures.update(errors, enriched.stillFailing);
 
     const built = this.builder.build(enriched.snapshots);
     const { perNamespace, skips } = built;
@@ -305,7 +305,9 @@ export class Discovery {
       discovery: {
         snapshots: enriched.snapshots,
         skips,
-        keys,
+        // Every discovered target, not only this shard's: "why is X not scraped?" has the same
+        // answer on every shard (which shard scrapes it is cloudmap_sd_shard_targets' business).
+        keys: built.keys,
         missingNamespaces: fetched.missingNamespaces,
         lastCompleteAt: fetched.lastCompleteAt,
         revisions: fetched.revisions,

@@ -49,12 +49,16 @@ export class FailureReport {
     for (const error of errors) this.count(error);
   }
 
-  /** This cycle's failures: counted, grouped, and logged when a group appears or clears. */
-  update(errors: readonly Error[]): void {
+  /**
+   * This cycle's failures: counted, grouped, and logged when a group appears or clears.
+   * `stillFailing`: failures of parts not called this cycle because they back off; they keep their
+   * group open (and the failing_parts gauge up) but are not counted again.
+   */
+  update(errors: readonly Error[], stillFailing: readonly Error[] = []): void {
     const groups = new Map<string, FailureGroup>();
     const byKind = new Map<FailureKind, number>();
-    for (const error of errors) {
-      const { kind, operation } = this.count(error);
+    for (const [error, counted] of [...errors.map((e) => [e, true] as const), ...stillFailing.map((e) => [e, false] as const)]) {
+      const { kind, operation } = counted ? this.count(error) : classify(error);
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
       const key = `${kind} ${operation}`;
       const group = groups.get(key) ?? { kind, operation, errors: [] };
@@ -67,12 +71,16 @@ export class FailureReport {
   }
 
   private count(error: Error): { kind: FailureKind; operation: string } {
-    const kind = failureKind(error);
-    const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
-    const operation = call?.operation ?? "unknown";
-    this.metrics.awsFailures.inc({ operation, kind });
-    return { kind, operation };
+    const classified = classify(error);
+    this.metrics.awsFailures.inc(classified);
+    return classified;
   }
+}
+
+function classify(error: Error): { kind: FailureKind; operation: string } {
+  const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
+  // This key order is the label order in /metrics (operation, kind), as the metric declares them.
+  return { operation: call?.operation ?? "unknown", kind: failureKind(error) };
 }
 
 /** What to check for a failure: the kind's hint, or for a missing SSM parameter, which one. */

@@ -333,6 +333,9 @@ describe("EcsEnricher", () => {
       clock.advance(4_999);
       const waiting = await subject.enrich(snapshots);
       expect(waiting).toMatchObject({ enabled: true, errors: [], pending: 1, backingOff: 1 });
+      // Not called again, so not a new error; but still failing (the report must not see it clear).
+      expect(waiting.stillFailing).toEqual([first.errors[0]]);
+      expect(first.stillFailing).toEqual([]);
       expect(calls()).toBe(1);
 
       clock.advance(FIRST_BACKOFF_MS - 4_999);
@@ -344,11 +347,12 @@ describe("EcsEnricher", () => {
       clock.advance(9_999);
       const stillWaiting = await subject.enrich(snapshots);
       expect(stillWaiting).toMatchObject({ errors: [], pending: 1, backingOff: 1 });
+      expect(stillWaiting.stillFailing).toEqual([second.errors[0]]);
       expect(calls()).toBe(2);
 
       clock.advance(SECOND_BACKOFF_MS - 9_999);
       const granted = await subject.enrich(snapshots);
-      expect(granted).toMatchObject({ enabled: true, errors: [], pending: 0, backingOff: 0 });
+      expect(granted).toMatchObject({ enabled: true, errors: [], stillFailing: [], pending: 0, backingOff: 0 });
       expect(granted.snapshots[0]?.ecsTasks?.get("t1")?.taskArn).toBe(taskArn("t1"));
       expect(calls()).toBe(3);
     });
@@ -644,7 +648,27 @@ describe("EcsEnricher", () => {
       expect(failed).toMatchObject({ pending: 1, backingOff: 0 });
       expect(failed.errors).toHaveLength(1);
       expect(waiting).toMatchObject({ errors: [], pending: 1, backingOff: 1 });
+      expect(waiting.stillFailing).toEqual([failed.errors[0]]);
       expect(describedDefinitions()).toHaveLength(1);
+    });
+
+    it("stops reporting a part as still failing once no service needs it", async () => {
+      // Prepare
+      ecs.addTask("prod", "t1");
+      ecs.failDescribeTasks = denied();
+      const subject = enricher("on");
+      await subject.enrich([service("web", ["t1"])]);
+
+      // Act: the task leaves Cloud Map while its cluster backs off; then it comes back.
+      clock.advance(1_000);
+      const gone = await subject.enrich([service("web", [])]);
+      clock.advance(1_000);
+      const back = await subject.enrich([service("web", ["t1"])]);
+
+      // Assess: forgotten with the cluster's backoff, so described again at once (and reported as a new error)
+      expect(gone.stillFailing).toEqual([]);
+      expect(back).toMatchObject({ backingOff: 0, stillFailing: [] });
+      expect(back.errors).toHaveLength(1);
     });
 
     it("evicts a definition no task uses any more, and describes it again when one does", async () => {

@@ -18,9 +18,14 @@ describe("npm run demo", () => {
       timeout: 40_000,
     });
     expect(stdout).toContain("cloudmap-sd demo is running");
-    expect(stdout).toMatch(/targets file\s+\S+ecs-services\.json\s+\(5 targets\)/);
+    expect(stdout).toMatch(/targets file\s+\S+ecs-services\.json\s+\(6 targets\)/);
+    // The namespace a workload account shares: configured through service attributes (its tags are
+    // not readable by this account), its task described with the role assumed in that account.
+    expect(stdout).toMatch(/127\.0\.0\.1:\d+\s+workload-services\/inventory-svc \/metrics \(app\)/);
+    expect(stdout).toContain("the tags of this service cannot be read (AccessDenied): using another channel");
+    expect(stdout).not.toMatch(/AssumeRole|AWS calls failing/);
     expect(stdout).toMatch(/\[demo\] registered task \w+ in webapp-svc/);
-    expect(stdout).toMatch(/\[cloudmap-sd\] cycle success: 6 targets \(\+1 -0\)/);
+    expect(stdout).toMatch(/\[cloudmap-sd\] cycle success: 7 targets \(\+1 -0\)/);
     expect(stdout).toContain("stopped: every process the demo started has exited.");
   }, 60_000);
 

@@ -26,6 +26,7 @@ const fetched = (overrides: Partial<FetchResult> = {}): FetchResult => ({
 const enriched = (failingAccounts: string[] = []): EnrichResult => ({
   snapshots: [],
   errors: [],
+  stillFailing: [],
   enabled: true,
   missingClusters: [],
   unknownTasks: 0,

@@ -79,6 +79,27 @@ describe("the status the cycle records", () => {
     expect(status.sidecar.ready).toBe(true);
   });
 
+  it("on a sharded sidecar, counts every discovered target: a service on another shard is still scraped", async () => {
+    // Prepare: the same estate, unsharded first, then as shard 0 of 3
+    await cycle();
+    const all = (sidecar as Sidecar).status.status();
+    sidecar?.destroy();
+    sidecar = await createSidecar(
+      loadConfig({ CONFIG_FILE_DIR: dir, LISTEN_ADDRESS: "127.0.0.1:0", AWS_ENDPOINT_URL: emulator.url, SHARD_COUNT: "3", SHARD_INDEX: "0" }),
+      { clock, logger: logged.logger },
+    );
+
+    // Act
+    await cycle();
+
+    // Assess
+    const sharded = (sidecar as Sidecar).status.status();
+    const inFile = JSON.parse(await readFile(join(dir, "ecs-services.json"), "utf8")).length;
+    expect(inFile).toBeLessThan(all.summary.targets);
+    expect(sharded.summary.targets).toBe(all.summary.targets);
+    expect(sharded.services.map((s) => [s.name, s.scraped, s.targets])).toEqual(all.services.map((s) => [s.name, s.scraped, s.targets]));
+  });
+
   it("shows namespaces in error and their services last-known-good while ListServices is denied", async () => {
     // Prepare
     await cycle();
