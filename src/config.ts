@@ -144,6 +144,9 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** The SDK's endpoint variables for the services cloudmap-sd calls. */
 export const ENDPOINT_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SERVICEDISCOVERY", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL_STS"] as const;
 
+/** Settings whose value is a secret: a rejected one is not echoed in the error (it ends up in logs). */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(["ECS_ASSUME_ROLE_EXTERNAL_ID"]);
+
 /** Validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): Config {
   const config: Record<string, unknown> = {};
@@ -152,7 +155,8 @@ export function loadConfig(env: Env): Config {
     const value = raw ?? setting.default;
     const result = (setting.schema as z.ZodType).safeParse(value);
     if (!result.success) {
-      throw new ConfigError(name, String(raw), result.error.issues.map((issue) => issue.message).join("; "));
+      const shown = SECRET_SETTINGS.has(name) ? `(redacted, ${String(raw).length} characters)` : String(raw);
+      throw new ConfigError(name, shown, result.error.issues.map((issue) => issue.message).join("; "));
     }
     config[name] = result.data;
   }

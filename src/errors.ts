@@ -16,6 +16,8 @@ export interface CallScope {
   readonly namespace?: string;
   readonly service?: string;
   readonly cluster?: string;
+  /** Another account's (AssumeRole). */
+  readonly account?: string;
   readonly parameter?: string;
   readonly taskDefinition?: string;
 }

@@ -38,6 +38,13 @@ describe("account settings", () => {
     expect(error.message).toMatch(message);
   });
 
+  it("never echo a rejected external id (a secret shared with the workload accounts), only its length", () => {
+    const error = configError({ ECS_ASSUME_ROLE_EXTERNAL_ID: "s".repeat(1300) });
+    expect(error.value).toBe("(redacted, 1300 characters)");
+    expect(error.message).not.toContain("sss");
+    expect(error.message).toMatch(/ECS_ASSUME_ROLE_EXTERNAL_ID=.*redacted, 1300 characters.*2 to 1224 characters/);
+  });
+
   it("are listed in --help", () => {
     for (const name of ["SERVICE_ATTRIBUTES", "ECS_ASSUME_ROLE", "ECS_ASSUME_ROLE_EXTERNAL_ID"]) expect(helpText()).toContain(name);
   });

@@ -1,8 +1,8 @@
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import { AssumeRoleCommand, type STSClient } from "@aws-sdk/client-sts";
 import { roleArnFor } from "../core/accounts.js";
-import { errorMessage } from "../errors.js";
-import type { CallContext } from "./call.js";
+import { errorCode, errorMessage, MalformedResponseError } from "../errors.js";
+import { awsCall, type CallContext } from "./call.js";
 import { type ClientOptions, type CredentialProvider, createAccountEcsClient } from "./clients.js";
 import { EcsApi } from "./ecs.js";
 
@@ -17,7 +17,9 @@ export class AssumeRoleError extends Error {
     options: { cause: unknown },
   ) {
     super(`cannot assume ${roleArn} to read ECS in account ${account}: ${errorMessage(options.cause)}`, options);
-    this.name = options.cause instanceof Error ? options.cause.name : "AssumeRoleError";
+    // The STS error's own name, also through the AwsCallError of the AssumeRole call.
+    const code = errorCode(options.cause);
+    this.name = code === "UnknownError" ? "AssumeRoleError" : code;
   }
 }
 
@@ -30,6 +32,8 @@ export interface AssumeRoleSettings {
   readonly durationSeconds: number;
   /** Called once per AssumeRole: the per-account metric. */
   readonly onResult?: (account: string, outcome: string) => void;
+  /** Where AssumeRole is counted (cloudmap_sd_aws_calls_total, the cycle's call count) and its bound (AWS_CALL_TIMEOUT). */
+  readonly context: CallContext;
 }
 
 /** What a client of another account signs with (a CredentialProvider's answer). */
@@ -47,26 +51,32 @@ export interface AssumedCredentials {
  * so AssumeRole runs once per session lifetime per account, not per call.
  */
 export function assumeRoleCredentials(sts: Pick<STSClient, "send">, settings: AssumeRoleSettings): () => Promise<AssumedCredentials> {
+  const op = "AssumeRole";
   return async () => {
     try {
-      const output = await sts.send(
-        new AssumeRoleCommand({
-          RoleArn: settings.roleArn,
-          RoleSessionName: settings.sessionName,
-          DurationSeconds: settings.durationSeconds,
-          ...(settings.externalId ? { ExternalId: settings.externalId } : {}),
-        }),
-      );
-      const credentials = output.Credentials;
-      if (!credentials?.AccessKeyId || !credentials.SecretAccessKey || !credentials.SessionToken || !credentials.Expiration) {
-        throw new Error("AssumeRole answered without Credentials");
-      }
+      // Through awsCall like every call: bounded, counted, classified. Its error names the
+      // operation and account only; the credentials are never in an error or a log.
+      const credentials = await awsCall(settings.context, op, { account: settings.account }, async () => {
+        const output = await sts.send(
+          new AssumeRoleCommand({
+            RoleArn: settings.roleArn,
+            RoleSessionName: settings.sessionName,
+            DurationSeconds: settings.durationSeconds,
+            ...(settings.externalId ? { ExternalId: settings.externalId } : {}),
+          }),
+        );
+        const answer = output.Credentials;
+        if (!answer?.AccessKeyId || !answer.SecretAccessKey || !answer.SessionToken || !answer.Expiration) {
+          throw new MalformedResponseError(op, "Credentials");
+        }
+        return answer;
+      });
       settings.onResult?.(settings.account, "success");
       return {
-        accessKeyId: credentials.AccessKeyId,
-        secretAccessKey: credentials.SecretAccessKey,
-        sessionToken: credentials.SessionToken,
-        expiration: credentials.Expiration,
+        accessKeyId: credentials.AccessKeyId as string,
+        secretAccessKey: credentials.SecretAccessKey as string,
+        sessionToken: credentials.SessionToken as string,
+        expiration: credentials.Expiration as Date,
         accountId: settings.account,
       };
     } catch (error) {
@@ -108,6 +118,7 @@ export class AccountEcsClients {
         externalId: this.options.externalId,
         sessionName: "cloudmap-sd",
         durationSeconds: SESSION_SECONDS,
+        context: this.options.context,
         ...(this.options.onAssumeRole ? { onResult: this.options.onAssumeRole } : {}),
       });
       const client = createAccountEcsClient(this.options.clientOptions, credentials);

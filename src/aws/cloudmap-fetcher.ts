@@ -26,20 +26,40 @@ export interface CloudMapFetcherOptions {
    */
   readonly serviceAttributes?: ServiceAttributesMode;
   /**
-   * The account cloudmap-sd runs in, asked only once some namespace has a ResourceOwner (to tell
-   * shared namespaces from one's own). Undefined while unknown: namespaces then count as one's own.
+   * The account cloudmap-sd runs in (sts:GetCallerIdentity), to tell shared namespaces from its
+   * own. Asked only when it can matter (see askCallerAccount), in the background: the answer known
+   * at the time is used, never waited for. Unknown: every namespace counts as its own.
    */
-  readonly callerAccount?: (abortSignal?: AbortSignal) => Promise<string | undefined>;
+  readonly callerAccount?: CallerAccountSource;
+  /**
+   * Ask for the own account even if every listed namespace has one owner: ECS_ASSUME_ROLE is set,
+   * so another account's services are expected.
+   */
+  readonly askCallerAccount?: boolean;
   readonly limit: LimitFunction;
   readonly clock: Clock;
 }
 
 export type ServiceAttributesMode = "auto" | "on" | "off";
 
-/** A listed name that matches namespaces of several accounts: skipped, the ARNs name them apart. */
+/** cloudmap-sd's own account: CallerAccount (src/aws/sts.ts). */
+export interface CallerAccountSource {
+  /** The account if it is known, without asking. */
+  known(): string | undefined;
+  /** Asks STS when unknown and due (concurrent callers share one call); undefined while unknown. */
+  get(abortSignal?: AbortSignal): Promise<string | undefined>;
+}
+
+/**
+ * A listed name that matches namespaces of several accounts: the ARNs name them apart. When
+ * cloudmap-sd's own account is one of them, its namespaces are read (`used`: a bare name meant
+ * them before the others were shared); otherwise the name is skipped, keeping its last-known-good.
+ */
 export interface AmbiguousNamespace {
   readonly name: string;
   readonly arns: readonly string[];
+  /** The ARNs of the own account's namespaces, read in the name's place; absent: skipped. */
+  readonly used?: readonly string[];
 }
 
 /** A service whose tags cannot be read (AccessDenied), and the channel its endpoints come from instead. */
@@ -74,7 +94,10 @@ export interface FetchResult {
    * may be more, which Cloud Map does not return. "namespace/service", sorted.
    */
   readonly servicesAtLimit: string[];
-  /** Listed names skipped because namespaces of several accounts carry them. */
+  /**
+   * Listed names that namespaces of several accounts carry: skipped (last-known-good kept), or
+   * read as the own account's (`used`).
+   */
   readonly ambiguousNamespaces: AmbiguousNamespace[];
   /** Services whose tags are denied to this account (shared ones, typically), sorted by service. */
   readonly unreadableTags: UnreadableTags[];
@@ -94,6 +117,11 @@ interface ServiceState {
   tagsAt: number;
   /** ListTagsForResource is denied: `tags` is {} and the other channels decide. */
   tagsDenied?: boolean;
+  /**
+   * Attributes are wanted but have never been read, and the last try failed transiently
+   * (throttled, timeout…): they may name the endpoints, so the service is not known yet.
+   */
+  attributesPending?: boolean;
   attributes?: Record<string, string>;
   /** When the attributes were last asked for (undefined: never, or no longer wanted). */
   attributesAt?: number;
@@ -128,15 +156,20 @@ export class CloudMapFetcher {
 
   async refresh(names: readonly string[], abortSignal?: AbortSignal): Promise<FetchResult> {
     for (const name of this.state.keys()) if (!names.includes(name)) this.state.delete(name);
-    const cycle: Cycle = { errors: [], missing: [], reread: 0, ambiguous: [], attributeErrors: [] };
+    const cycle: Cycle = { errors: [], missing: [], reread: 0, ambiguous: [], attributeErrors: [], owners: new Set() };
     await Promise.all(names.map((name) => this.refreshNamespace(name, cycle, abortSignal)));
+    // The own account may have become known while the namespaces were read (asked in the background).
+    const caller = this.options.callerAccount?.known();
+    if (caller !== undefined) for (const state of this.state.values()) markShared(state, caller);
 
     const snapshots: ServiceSnapshot[] = [];
     const servicesAtLimit: string[] = [];
     const unreadableTags: UnreadableTags[] = [];
     const lastCompleteAt = new Map<string, number | undefined>();
     const revisions = new Map<string, number>();
-    const skipped = (name: string) => cycle.missing.includes(name) || cycle.ambiguous.some((a) => a.name === name);
+    // An ambiguous name that is skipped keeps its last-known-good services: another account sharing
+    // a namespace of the same name is outside the operator's control and must not remove targets.
+    const skipped = (name: string) => cycle.missing.includes(name);
     for (const name of names) {
       if (skipped(name)) continue;
       const namespace = this.state.get(name);
@@ -161,7 +194,8 @@ export class CloudMapFetcher {
       errors: cycle.errors,
       missingNamespaces: cycle.missing,
       incomplete: names.some((name) => !skipped(name) && !this.known(this.state.get(name))),
-      unlisted: names.some((name) => !skipped(name) && !this.state.get(name)?.listed),
+      // A skipped ambiguous name is an answer, not a failed call: the hold may expire without it.
+      unlisted: names.some((name) => !skipped(name) && !cycle.ambiguous.some((a) => a.name === name && !a.used) && !this.state.get(name)?.listed),
       lastCompleteAt,
       servicesReread: cycle.reread,
       servicesAtLimit: servicesAtLimit.sort(),
@@ -198,17 +232,27 @@ export class CloudMapFetcher {
       this.state.delete(name);
       return;
     }
-    // Since namespaces can be shared (AWS RAM), one name can be another account's too. Which one
-    // was meant cannot be guessed; reading both would mix two estates under one label.
+    this.askCallerIfItMatters(name, namespaces, cycle, abortSignal);
+    // Since namespaces can be shared (AWS RAM), one name can be another account's too. Reading
+    // several would mix estates under one label; the own account's is what the bare name meant
+    // before the others were shared. Otherwise the name is skipped, its last-known-good kept.
     if (new Set(namespaces.map((namespace) => namespace.owner)).size > 1) {
-      cycle.ambiguous.push({ name, arns: namespaces.map((namespace) => namespace.arn ?? namespace.id).sort() });
-      this.state.delete(name);
-      return;
+      const arns = namespaces.map((namespace) => namespace.arn ?? namespace.id).sort();
+      // Only an ambiguous name waits for the own account (a call already under way, bounded).
+      const caller = this.options.callerAccount?.known() ?? (await this.options.callerAccount?.get(abortSignal));
+      const own = caller === undefined ? [] : namespaces.filter((namespace) => namespace.owner === caller);
+      if (own.length === 0) {
+        cycle.ambiguous.push({ name, arns });
+        return;
+      }
+      cycle.ambiguous.push({ name, arns, used: own.map((namespace) => namespace.arn ?? namespace.id).sort() });
+      namespaces = own;
     }
-    namespaces = await this.markShared(namespaces, abortSignal);
     const state = this.state.get(name) ?? { namespaces, services: new Map<string, ServiceState>(), listed: false };
     this.state.set(name, state);
-    state.namespaces = namespaces;
+    const caller = this.options.callerAccount?.known();
+    state.namespaces = caller === undefined ? namespaces : namespaces.map((namespace) => sharedMark(namespace, caller));
+    namespaces = state.namespaces;
 
     const started = now();
     const keep = new Set<string>();
@@ -246,12 +290,31 @@ export class CloudMapFetcher {
     if (listings.every(Boolean)) state.listed = true;
   }
 
-  /** A namespace owned by another account than cloudmap-sd's is shared with it: labels say so. */
-  private async markShared(namespaces: Namespace[], abortSignal?: AbortSignal): Promise<Namespace[]> {
-    if (!namespaces.some((namespace) => namespace.owner !== undefined)) return namespaces;
-    const caller = await this.options.callerAccount?.(abortSignal);
-    if (caller === undefined) return namespaces;
-    return namespaces.map((namespace) => (namespace.owner !== undefined && namespace.owner !== caller ? { ...namespace, shared: true } : namespace));
+  /**
+   * Starts asking STS for the own account (never waited for) when it can matter: ECS_ASSUME_ROLE
+   * is set, the listed namespaces have several owners, or a namespace is listed by ARN (how a
+   * shared one is named). A single-account estate never asks: ListNamespaces reports a
+   * ResourceOwner for every namespace, and an STS route (VPC endpoint, NAT) may not exist.
+   */
+  private askCallerIfItMatters(name: string, namespaces: readonly Namespace[], cycle: Cycle, abortSignal?: AbortSignal): void {
+    const source = this.options.callerAccount;
+    if (source === undefined || source.known() !== undefined) return;
+    for (const namespace of namespaces) if (namespace.owner !== undefined) cycle.owners.add(namespace.owner);
+    const matters = this.options.askCallerAccount === true || cycle.owners.size > 1 || (isNamespaceArn(name) && cycle.owners.size > 0);
+    if (matters) void source.get(abortSignal);
+  }
+
+  /**
+   * Another account's service: in a namespace another account owns, or created by another account.
+   * Asked on a denial only, so the own account is waited for here (one shared, bounded call);
+   * unknown, the service counts as one's own.
+   */
+  private async othersService(service: Service, abortSignal?: AbortSignal): Promise<boolean> {
+    const source = this.options.callerAccount;
+    const caller = source?.known() ?? (await source?.get(abortSignal));
+    if (caller === undefined) return false;
+    const owner = service.namespace.owner;
+    return (owner !== undefined && owner !== caller) || (service.createdBy !== undefined && service.createdBy !== caller);
   }
 
   /** Returns true when everything about this service is fresh. */
@@ -270,10 +333,13 @@ export class CloudMapFetcher {
         state.tagsAt = at;
         state.tagsDenied = undefined;
       } catch (error) {
-        if (failureKind(error) === "access_denied") {
-          // Whether a consumer may read a shared service's tags is not documented: a denial is an
-          // answer (no tags here), so the service attributes and docker labels decide instead.
-          if (state.tags === undefined || Object.keys(state.tags).length > 0) state.snapshot = undefined;
+        // Whether a consumer may read another account's service's tags is not documented: a denial
+        // is an answer (no tags here), so the service attributes and docker labels decide instead.
+        // Not for one's own services (an IAM or SCP change dropped the permission), nor once tags
+        // were read (known tags are kept): those are failures, last-known-good kept.
+        const readBefore = state.tags !== undefined && Object.keys(state.tags).length > 0;
+        if (failureKind(error) === "access_denied" && !readBefore && (await this.othersService(state.service, abortSignal))) {
+          if (state.tags === undefined) state.snapshot = undefined;
           state.tags = {};
           state.tagsDenied = true;
           state.tagsAt = now();
@@ -329,6 +395,7 @@ export class CloudMapFetcher {
       if (state.attributes !== undefined) state.snapshot = undefined;
       state.attributes = undefined;
       state.attributesAt = undefined;
+      state.attributesPending = undefined;
       return;
     }
     const at = clock.monotonicMs();
@@ -340,9 +407,12 @@ export class CloudMapFetcher {
         state.snapshot = undefined;
       }
       state.attributesAt = at;
+      state.attributesPending = undefined;
     } catch (error) {
       cycle.attributeErrors.push(error as AwsCallError);
-      if (!TRANSIENT.has(failureKind(error))) state.attributesAt = at;
+      const transient = TRANSIENT.has(failureKind(error));
+      if (!transient) state.attributesAt = at;
+      state.attributesPending = transient && state.attributes === undefined ? true : undefined;
     }
   }
 
@@ -351,6 +421,9 @@ export class CloudMapFetcher {
     if (!state?.listed) return false;
     for (const service of state.services.values()) {
       if (service.tags === undefined) return false;
+      // A first attribute read that failed transiently: they may name the endpoints (a service
+      // configured by attributes only), so publishing now could drop its targets.
+      if (service.attributesPending) return false;
       if (this.needsInstances(service) && service.instances === undefined) return false;
     }
     return true;
@@ -374,6 +447,30 @@ interface Cycle {
   reread: number;
   ambiguous: AmbiguousNamespace[];
   attributeErrors: AwsCallError[];
+  /** The owners of the namespaces listed so far this cycle (whether the own account matters). */
+  owners: Set<string>;
+}
+
+/** A namespace another account than cloudmap-sd's owns is shared with it: labels say so. */
+function sharedMark(namespace: Namespace, caller: string): Namespace {
+  const shared = namespace.owner !== undefined && namespace.owner !== caller;
+  return shared === (namespace.shared === true) ? namespace : shared ? { ...namespace, shared: true } : withoutShared(namespace);
+}
+
+function withoutShared(namespace: Namespace): Namespace {
+  const { shared: _, ...rest } = namespace;
+  return rest;
+}
+
+/** Marks a namespace's services once the own account is known (it may become known mid-cycle). */
+function markShared(state: NamespaceState, caller: string): void {
+  state.namespaces = state.namespaces.map((namespace) => sharedMark(namespace, caller));
+  for (const service of state.services.values()) {
+    const namespace = sharedMark(service.service.namespace, caller);
+    if (namespace === service.service.namespace) continue;
+    service.service = { ...service.service, namespace };
+    service.snapshot = undefined;
+  }
 }
 
 /** Failures worth retrying at the next cycle rather than at the next refresh. */

@@ -71,8 +71,14 @@ export interface EnrichResult {
  */
 type WantedTasks = ReadonlyMap<string, ReadonlySet<string>>;
 
-/** Per snapshot: the account whose ECS describes its tasks, undefined for one's own. */
-type AccountOf = (snapshot: ServiceSnapshot) => string | undefined;
+/**
+ * Per snapshot: the account whose ECS describes its tasks, undefined for one's own, DEFERRED while
+ * that cannot be told (ECS_ASSUME_ROLE set, the own account unknown).
+ */
+type AccountOf = (snapshot: ServiceSnapshot) => string | undefined | typeof DEFERRED;
+
+/** A service whose tasks wait until the own account is known: not described, counted pending. */
+const DEFERRED = Symbol("deferred");
 
 /** What one cycle's calls add up to. */
 interface Cycle {
@@ -137,13 +143,15 @@ export class EcsEnricher {
   /**
    * A service's tasks belong to the account that created it (ECS creates the Cloud Map service of
    * an ECS service), else to the namespace's owner. Only another account than cloudmap-sd's own
-   * needs its role; while the own account is unknown, every task is described as its own.
+   * needs its role. While the own account is unknown (STS unreachable), a service with an account
+   * is deferred: described with the own credentials, another account's cluster would answer
+   * "not found", cached, and its docker-label targets dropped from a complete-looking cycle.
    */
   private async accountResolver(abortSignal?: AbortSignal): Promise<AccountOf> {
     const accounts = this.options.accounts;
     if (accounts === undefined) return () => undefined;
     const caller = await accounts.callerAccount(abortSignal);
-    if (caller === undefined) return () => undefined;
+    if (caller === undefined) return (snapshot) => ((snapshot.service.createdBy ?? snapshot.service.namespace.owner) === undefined ? undefined : DEFERRED);
     return (snapshot) => {
       const account = snapshot.service.createdBy ?? snapshot.service.namespace.owner;
       return account === undefined || account === caller ? undefined : account;
@@ -166,8 +174,9 @@ export class EcsEnricher {
 
     this.accountOf = await this.accountResolver(abortSignal);
     const wanted = wantedTasks(snapshots, this.accountOf);
+    const deferred = deferredTasks(snapshots, this.accountOf);
     this.forgetUnwanted(wanted);
-    if (this.options.mode === "auto" && wanted.size === 0) {
+    if (this.options.mode === "auto" && wanted.size === 0 && deferred === 0) {
       // No instance is an ECS task: nothing to describe, and no definition in use.
       this.definitions.clear();
       this.definitionRetries.forget(new Set());
@@ -181,7 +190,8 @@ export class EcsEnricher {
     this.definitionRetries.forget(inUse);
     await this.describeDefinitions(inUse, cycle, abortSignal);
 
-    const result = { ...this.summary(wanted, inUse, cycle), snapshots: snapshots.map((snapshot) => this.enrichOne(snapshot)) };
+    const summary = this.summary(wanted, inUse, cycle);
+    const result = { ...summary, pending: summary.pending + deferred, snapshots: snapshots.map((snapshot) => this.enrichOne(snapshot)) };
     const quiet = result.errors.length === 0 && result.backingOff === 0 && result.pending === 0;
     this.settled = quiet ? { inputs: [...snapshots], result, until: this.nextRecheck(wanted) } : undefined;
     return result;
@@ -284,6 +294,7 @@ export class EcsEnricher {
     for (const snapshot of snapshots) {
       if (!usesDockerLabels(snapshot)) continue;
       const account = this.accountOf(snapshot);
+      if (account === DEFERRED) continue;
       for (const instance of snapshot.instances) {
         const arn = this.taskOf(snapshot, instance)?.taskDefinitionArn;
         if (arn) inUse.set(arn, account);
@@ -359,7 +370,8 @@ export class EcsEnricher {
   /** The described task of an instance, if it is one. */
   private taskOf(snapshot: ServiceSnapshot, instance: Instance): EcsTask | undefined {
     const cluster = instance.attributes[Attribute.cluster];
-    return cluster ? this.tasks.get(partOf(this.accountOf(snapshot), cluster), instance.id) : undefined;
+    const account = this.accountOf(snapshot);
+    return cluster && account !== DEFERRED ? this.tasks.get(partOf(account, cluster), instance.id) : undefined;
   }
 
   /** Returns the same object as last cycle when the service and its ECS facts are unchanged. */
@@ -387,6 +399,7 @@ function wantedTasks(snapshots: readonly ServiceSnapshot[], accountOf: AccountOf
   const wanted = new Map<string, Set<string>>();
   for (const snapshot of snapshots) {
     const account = accountOf(snapshot);
+    if (account === DEFERRED) continue;
     for (const instance of snapshot.instances) {
       const cluster = instance.attributes[Attribute.cluster];
       if (!cluster) continue;
@@ -397,6 +410,16 @@ function wantedTasks(snapshots: readonly ServiceSnapshot[], accountOf: AccountOf
     }
   }
   return wanted;
+}
+
+/** ECS tasks of deferred services: wanted but not described this cycle. */
+function deferredTasks(snapshots: readonly ServiceSnapshot[], accountOf: AccountOf): number {
+  let count = 0;
+  for (const snapshot of snapshots) {
+    if (accountOf(snapshot) !== DEFERRED) continue;
+    for (const instance of snapshot.instances) if (instance.attributes[Attribute.cluster]) count++;
+  }
+  return count;
 }
 
 function partOf(account: string | undefined, cluster: string): string {

@@ -6,8 +6,8 @@ import { awsCall, type CallContext, required } from "./call.js";
 
 /**
  * The account cloudmap-sd runs in (sts:GetCallerIdentity, which needs no permission), to tell a
- * namespace shared with it from its own. Asked only once a namespace has a ResourceOwner, kept
- * once known. A failure (no route to STS: no VPC endpoint, no NAT) is not a failure of discovery:
+ * namespace shared with it from its own. Asked only when that can matter (ECS_ASSUME_ROLE set,
+ * namespaces of several owners, a namespace listed by ARN), kept once known. A failure (no route to STS: no VPC endpoint, no NAT) is not a failure of discovery:
  * namespaces count as its own until it is known, and the call is retried with backoff.
  */
 export class CallerAccount {
@@ -24,6 +24,11 @@ export class CallerAccount {
     backoff?: RetryScheduleOptions,
   ) {
     this.retries = new RetrySchedule(backoff);
+  }
+
+  /** The account if known, without asking (what a cycle uses without waiting for STS). */
+  known(): string | undefined {
+    return this.account;
   }
 
   /** Undefined while unknown. Concurrent callers share one call. */

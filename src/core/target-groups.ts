@@ -92,8 +92,11 @@ function dockerLabelEndpoints(
   if (!definition) return [];
   const { endpoints, invalid } = endpointsFromDockerLabels(definition.containers);
   for (const bad of invalid) skip("invalid_docker_label", `${definition.arn} container ${bad.container}: ${bad.detail}`);
-  if (!publishesOnHost(definition.networkMode) || task === undefined) return endpoints;
-  return hostPortEndpoints(endpoints, task, definition.networkMode, skip);
+  // DescribeTaskDefinition omits networkMode when the definition did not set it, and on EC2 Linux
+  // ECS then runs it in bridge mode: host port bindings tell such a task from an awsvpc one.
+  const networkMode = definition.networkMode ?? ((task?.portBindings?.length ?? 0) > 0 ? "bridge" : undefined);
+  if (!publishesOnHost(networkMode) || task === undefined) return endpoints;
+  return hostPortEndpoints(endpoints, task, networkMode, skip);
 }
 
 /**
@@ -119,8 +122,9 @@ function hostPortEndpoints(
 }
 
 /**
- * Only when ECS says so: a definition read without its network mode keeps the task's own address
- * and the label's port, as before bridge and host tasks were told apart.
+ * Only when ECS says so, or the task has host port bindings (bridge, the default on EC2 Linux): a
+ * definition without a network mode whose task has none keeps the task's own address and the
+ * label's port, as before bridge and host tasks were told apart.
  */
 function publishesOnHost(networkMode: string | undefined): boolean {
   return networkMode === "bridge" || networkMode === "host";

@@ -24,11 +24,16 @@ export class AccountReport {
     private readonly metrics: Metrics,
   ) {
     this.ambiguous = new ConditionLog({
-      appeared: (name, { arns }) =>
-        logger.warn(
-          { namespace: name, arns, hint: "namespaces of several accounts carry this name: list the ARN of the one meant in the namespaces parameter" },
-          "ambiguous namespace name: skipped",
-        ),
+      appeared: (name, { arns, used }) =>
+        used
+          ? logger.warn(
+              { namespace: name, arns, used, hint: "another account shares a namespace of this name: reading this account's own; list ARNs in the namespaces parameter to choose" },
+              "ambiguous namespace name: reading the own account's",
+            )
+          : logger.warn(
+              { namespace: name, arns, hint: "namespaces of several other accounts carry this name: list the ARN of the one meant in the namespaces parameter" },
+              "ambiguous namespace name: skipped, last-known-good targets kept",
+            ),
       cleared: (name) => logger.info({ namespace: name }, "namespace name no longer ambiguous, or no longer listed"),
     });
     this.unreadableTags = new ConditionLog({

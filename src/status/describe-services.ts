@@ -236,9 +236,12 @@ function ecsStatus(snapshot: ServiceSnapshot, facts: ServiceFacts): EcsStatus | 
 
 function ecsErrorOf(snapshot: ServiceSnapshot, errors: ErrorIndex): string | undefined {
   if (errors.clusters.size === 0 && errors.taskDefinitions.size === 0) return undefined;
+  // Another account's cluster is the part "<account>:<cluster>" (ecs-enricher's inPart).
+  const account = snapshot.service.createdBy ?? snapshot.service.namespace.owner;
   for (const instance of snapshot.instances) {
     const cluster = instance.attributes[Attribute.cluster];
-    const error = cluster === undefined ? undefined : errors.clusters.get(cluster);
+    const error =
+      cluster === undefined ? undefined : ((account === undefined ? undefined : errors.clusters.get(`${account}:${cluster}`)) ?? errors.clusters.get(cluster));
     if (error !== undefined) return error;
   }
   for (const task of snapshot.ecsTasks?.values() ?? []) {

@@ -14,6 +14,7 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AssumeRoleError, assumeRoleCredentials } from "../../src/aws/accounts.js";
+import { CallCounter } from "../../src/aws/call.js";
 import { CloudMapApi } from "../../src/aws/cloudmap.js";
 import { EcsApi } from "../../src/aws/ecs.js";
 import { CallerAccount } from "../../src/aws/sts.js";
@@ -186,6 +187,8 @@ describe("ECS_ASSUME_ROLE", () => {
       const expiration = new Date(Date.now() + 3_600_000);
       mock.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: "ASIA1", SecretAccessKey: "s", SessionToken: "t", Expiration: expiration } });
       const outcomes: string[] = [];
+      const recorded: string[] = [];
+      const calls = new CallCounter({ record: (operation, outcome) => recorded.push(`${operation} ${outcome}`) });
       const provider = assumeRoleCredentials(new STSClient(clientConfig), {
         account: WORKLOAD,
         roleArn: roleArnFor("reader", WORKLOAD),
@@ -193,6 +196,7 @@ describe("ECS_ASSUME_ROLE", () => {
         sessionName: "cloudmap-sd",
         durationSeconds: 3600,
         onResult: (account, outcome) => outcomes.push(`${account} ${outcome}`),
+        context: callContext(calls),
       });
 
       const credentials = await provider();
@@ -205,25 +209,48 @@ describe("ECS_ASSUME_ROLE", () => {
         ExternalId: "ext-1",
       });
       expect(outcomes).toEqual([`${WORKLOAD} success`]);
+      // Counted like every AWS call: in the cycle's call count and cloudmap_sd_aws_calls_total.
+      expect(calls.take()).toBe(1);
+      expect(recorded).toEqual(["AssumeRole success"]);
     });
 
     it("a denied AssumeRole names the account and role, and is classified like the STS error", async () => {
       mock.on(AssumeRoleCommand).rejects(Object.assign(new Error("not authorized"), { name: "AccessDenied" }));
       const outcomes: string[] = [];
+      const recorded: string[] = [];
       const provider = assumeRoleCredentials(new STSClient(clientConfig), {
         account: WORKLOAD,
         roleArn: roleArnFor("reader", WORKLOAD),
         sessionName: "cloudmap-sd",
         durationSeconds: 3600,
         onResult: (_account, outcome) => outcomes.push(outcome),
+        context: callContext({ record: (operation, outcome) => recorded.push(`${operation} ${outcome}`) }),
       });
 
       const error = await provider().catch((e: unknown) => e);
+      expect(recorded).toEqual(["AssumeRole AccessDenied"]);
+      expect((error as Error).message).toContain(`AssumeRole failed (account=${WORKLOAD})`);
 
       expect(error).toBeInstanceOf(AssumeRoleError);
       expect((error as AssumeRoleError).message).toContain(`arn:aws:iam::${WORKLOAD}:role/reader`);
       expect(failureKind(error)).toBe("access_denied");
       expect(outcomes).toEqual(["AccessDenied"]);
+    });
+
+    it("a hung AssumeRole ends within AWS_CALL_TIMEOUT, as a timeout", async () => {
+      mock.on(AssumeRoleCommand).callsFake(() => new Promise(() => {}));
+      const provider = assumeRoleCredentials(new STSClient(clientConfig), {
+        account: WORKLOAD,
+        roleArn: roleArnFor("reader", WORKLOAD),
+        sessionName: "cloudmap-sd",
+        durationSeconds: 3600,
+        context: callContext(undefined, 20),
+      });
+
+      const error = await provider().catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(AssumeRoleError);
+      expect(failureKind(error)).toBe("timeout");
     });
   });
 });

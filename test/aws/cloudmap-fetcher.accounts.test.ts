@@ -3,7 +3,7 @@
 import pLimit from "p-limit";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CloudMapApi, ServiceInstances } from "../../src/aws/cloudmap.js";
-import { CloudMapFetcher, type CloudMapFetcherOptions, type FetchResult } from "../../src/aws/cloudmap-fetcher.js";
+import { type CallerAccountSource, CloudMapFetcher, type CloudMapFetcherOptions, type FetchResult } from "../../src/aws/cloudmap-fetcher.js";
 import { ManualClock } from "../../src/clock.js";
 import type { Namespace, Service } from "../../src/core/model.js";
 import { AwsCallError } from "../../src/errors.js";
@@ -20,6 +20,21 @@ function error(name: string, operation: string): AwsCallError {
 function namespaceOf(name: string, owner: string): Namespace {
   const id = `ns-${owner}-${name}`;
   return { id, name, type: "HTTP", httpName: name, owner, arn: `arn:aws:servicediscovery:eu-west-1:${owner}:namespace/${id}` };
+}
+
+/** cloudmap-sd's own account as the fetcher sees it: known once asked (like CallerAccount); counts the asks. */
+class StubCaller implements CallerAccountSource {
+  asked = 0;
+  private account: string | undefined;
+  constructor(private readonly answer: string | undefined) {}
+  known(): string | undefined {
+    return this.account;
+  }
+  async get(): Promise<string | undefined> {
+    this.asked++;
+    this.account = this.answer;
+    return this.account;
+  }
 }
 
 /** An in-memory Cloud Map behind the CloudMapApi methods the fetcher calls; counts calls; fails on demand. */
@@ -63,7 +78,7 @@ class StubCloudMap {
 describe("CloudMapFetcher across accounts", () => {
   let cloudMap: StubCloudMap;
   let clock: ManualClock;
-  let callerAsked: number;
+  let caller: StubCaller;
 
   const fetcher = (options: Partial<CloudMapFetcherOptions> = {}) =>
     new CloudMapFetcher(cloudMap.api(), {
@@ -72,10 +87,7 @@ describe("CloudMapFetcher across accounts", () => {
       healthRefreshMs: 60_000,
       readUntaggedInstances: true,
       serviceAttributes: "auto",
-      callerAccount: async () => {
-        callerAsked++;
-        return MONITORING;
-      },
+      callerAccount: caller,
       limit: pLimit(4),
       clock,
       ...options,
@@ -85,22 +97,50 @@ describe("CloudMapFetcher across accounts", () => {
   beforeEach(() => {
     cloudMap = new StubCloudMap();
     clock = new ManualClock(1_000_000);
-    callerAsked = 0;
+    caller = new StubCaller(MONITORING);
   });
 
   describe("namespace names and ARNs", () => {
-    it("skips a name that namespaces of two accounts carry, naming both ARNs, without failing the cycle", async () => {
+    it("reads the own account's namespace when another account starts sharing one of the same name, naming both ARNs", async () => {
       const own = namespaceOf("common", MONITORING);
-      const theirs = namespaceOf("common", WORKLOAD);
-      cloudMap.namespaces.push(own, theirs);
+      cloudMap.namespaces.push(own);
       cloudMap.service(own, "a", { METRICS_PATH: "/metrics" });
+      const subject = fetcher();
+      expect(services(await subject.refresh(["common"]))).toEqual(["common/a"]);
 
-      const result = await fetcher().refresh(["common"]);
+      const theirs = namespaceOf("common", WORKLOAD);
+      cloudMap.namespaces.push(theirs);
+      cloudMap.service(theirs, "b", { METRICS_PATH: "/metrics" });
+      const result = await subject.refresh(["common"]);
 
-      expect(result.ambiguousNamespaces).toEqual([{ name: "common", arns: [own.arn, theirs.arn].sort() }]);
-      expect(result.snapshots).toEqual([]);
+      expect(result.ambiguousNamespaces).toEqual([{ name: "common", arns: [own.arn, theirs.arn].sort(), used: [own.arn] }]);
+      expect(services(result)).toEqual(["common/a"]);
+      expect(result.snapshots[0]?.service.namespace.shared).toBeUndefined();
       expect(result).toMatchObject({ errors: [], incomplete: false, unlisted: false, missingNamespaces: [] });
-      expect(cloudMap.calls.ListServices).toBeUndefined();
+    });
+
+    it("skips a name that only other accounts carry, keeping its last-known-good services, counted as not complete at start", async () => {
+      const first = namespaceOf("common", WORKLOAD);
+      cloudMap.namespaces.push(first);
+      cloudMap.service(first, "a", { METRICS_PATH: "/metrics" });
+      const subject = fetcher();
+      expect(services(await subject.refresh([first.arn as string, "common"]))).toEqual(["common/a", "common/a"]);
+
+      const second = namespaceOf("common", "333333333333");
+      cloudMap.namespaces.push(second);
+      cloudMap.service(second, "x", { METRICS_PATH: "/metrics" });
+      const listServicesBefore = cloudMap.calls.ListServices;
+      const result = await subject.refresh(["common"]);
+
+      expect(result.ambiguousNamespaces).toEqual([{ name: "common", arns: [first.arn, second.arn].sort() }]);
+      expect(services(result)).toEqual(["common/a"]);
+      expect(result).toMatchObject({ errors: [], incomplete: false, unlisted: false });
+      expect(cloudMap.calls.ListServices).toBe(listServicesBefore);
+
+      const atStart = await fetcher().refresh(["common"]);
+      expect(atStart.snapshots).toEqual([]);
+      // Not complete, so the startup hold keeps the existing file; not unlisted, so the hold may expire.
+      expect(atStart).toMatchObject({ incomplete: true, unlisted: false });
     });
 
     it("keeps two namespaces of one name and one account (DNS namespaces in two VPCs), as before", async () => {
@@ -136,14 +176,59 @@ describe("CloudMapFetcher across accounts", () => {
 
       const shared = Object.fromEntries(result.snapshots.map((s) => [s.service.name, s.service.namespace.shared]));
       expect(shared).toEqual({ web: true, grafana: undefined });
-      expect(callerAsked).toBe(2); // once per listed name (the CallerAccount caches the answer itself)
+      expect(caller.asked).toBe(1);
+    });
+
+    it("never asks for the own account in a single-account estate (STS may have no route), nor when it is known", async () => {
+      const ops = namespaceOf("ops", MONITORING);
+      const web = namespaceOf("web", MONITORING);
+      cloudMap.namespaces.push(ops, web);
+      cloudMap.service(ops, "grafana", { METRICS_PATH: "/metrics" });
+      cloudMap.service(web, "shop", {});
+
+      const subject = fetcher();
+      const result = await subject.refresh(["ops", "web"]);
+      await subject.refresh(["ops", "web"]);
+
+      expect(caller.asked).toBe(0);
+      expect(services(result)).toEqual(["ops/grafana", "web/shop"]);
+    });
+
+    it("asks with ECS_ASSUME_ROLE set or a namespace listed by ARN, without waiting for the answer before ListServices", async () => {
+      const theirs = namespaceOf("shop", WORKLOAD);
+      cloudMap.namespaces.push(theirs);
+      cloudMap.service(theirs, "web", { METRICS_PATH: "/metrics" });
+      let answer: (account: string) => void = () => {};
+      let account: string | undefined;
+      let asked = 0;
+      const slow: CallerAccountSource = {
+        known: () => account,
+        get: () => {
+          asked++;
+          return new Promise((resolve) => {
+            answer = (value) => resolve((account = value));
+          });
+        },
+      };
+
+      const first = await fetcher({ callerAccount: slow }).refresh([theirs.arn as string]);
+      expect(asked).toBe(1);
+      expect(services(first)).toEqual(["shop/web"]);
+      expect(first.snapshots[0]?.service.namespace.shared).toBeUndefined(); // unknown yet: counts as own
+
+      await fetcher({ callerAccount: slow, askCallerAccount: true }).refresh(["shop"]);
+      expect(asked).toBe(2);
+      answer(MONITORING);
+      const known = await fetcher({ callerAccount: slow }).refresh(["shop"]);
+      expect(known.snapshots[0]?.service.namespace.shared).toBe(true);
+      expect(asked).toBe(2);
     });
 
     it("treats every namespace as its own while the own account is unknown", async () => {
       cloudMap.namespaces.push(namespaceOf("shop", WORKLOAD));
       cloudMap.service(namespaceOf("shop", WORKLOAD), "web", { METRICS_PATH: "/metrics" });
 
-      const result = await fetcher({ callerAccount: async () => undefined }).refresh(["shop"]);
+      const result = await fetcher({ callerAccount: new StubCaller(undefined), askCallerAccount: true }).refresh(["shop"]);
 
       expect(result.snapshots[0]?.service.namespace.shared).toBeUndefined();
     });
@@ -152,9 +237,9 @@ describe("CloudMapFetcher across accounts", () => {
       const ns = { ...namespaceOf("plain", MONITORING), owner: undefined } as Namespace;
       cloudMap.namespaces.push(ns);
 
-      await fetcher().refresh(["plain"]);
+      await fetcher({ askCallerAccount: false }).refresh(["plain"]);
 
-      expect(callerAsked).toBe(0);
+      expect(caller.asked).toBe(0);
     });
   });
 
@@ -174,6 +259,73 @@ describe("CloudMapFetcher across accounts", () => {
         { service: "pay/api", channel: "service_attributes" },
         { service: "pay/worker", channel: "docker_labels" },
       ]);
+    });
+
+    it("are a failure for the own account's services (an IAM or SCP change): last-known-good kept, not un-scraped", async () => {
+      const own = namespaceOf("ops", MONITORING);
+      cloudMap.namespaces.push(own);
+      cloudMap.service(own, "grafana", { METRICS_PATH: "/metrics" });
+      cloudMap.service(own, "new", error("AccessDeniedException", "ListTagsForResource"));
+      const subject = fetcher();
+      const first = await subject.refresh(["ops"]);
+      expect(first.errors.map((e) => e.operation)).toEqual(["ListTagsForResource"]);
+      expect(first).toMatchObject({ incomplete: true, unreadableTags: [] });
+      expect(services(first)).toEqual(["ops/grafana"]);
+
+      cloudMap.service(own, "grafana", error("AccessDeniedException", "ListTagsForResource"));
+      clock.advance(TTL);
+      const denied = await subject.refresh(["ops"]);
+
+      expect(denied.errors.map((e) => e.operation)).toEqual(["ListTagsForResource", "ListTagsForResource"]);
+      expect(denied.snapshots.find((s) => s.service.name === "grafana")?.tags).toEqual({ METRICS_PATH: "/metrics" });
+      expect(denied.unreadableTags).toEqual([]);
+    });
+
+    it("of another account's service that were read before are kept (a later denial is a failure, not an empty answer)", async () => {
+      const theirs = namespaceOf("pay", WORKLOAD);
+      cloudMap.namespaces.push(theirs);
+      cloudMap.service(theirs, "api", { METRICS_PATH: "/metrics" });
+      const subject = fetcher();
+      await subject.refresh(["pay"]);
+
+      cloudMap.service(theirs, "api", error("AccessDeniedException", "ListTagsForResource"));
+      clock.advance(TTL);
+      const denied = await subject.refresh(["pay"]);
+
+      expect(denied.snapshots[0]?.tags).toEqual({ METRICS_PATH: "/metrics" });
+      expect(denied.errors.map((e) => e.operation)).toEqual(["ListTagsForResource"]);
+      expect(denied.unreadableTags).toEqual([]);
+    });
+
+    it("of a service another account created in the own namespace fall back like a shared one's", async () => {
+      const own = namespaceOf("ops", MONITORING);
+      cloudMap.namespaces.push(own);
+      const subject = new CloudMapFetcher(
+        {
+          ...cloudMap.api(),
+          namespacesNamed: async () => [own],
+          services: async () => [{ id: "x", arn: `${own.arn}/x`, name: "x", namespace: own, createdBy: WORKLOAD }],
+          tags: async () => {
+            throw error("AccessDeniedException", "ListTagsForResource");
+          },
+        } as unknown as CloudMapApi,
+        { healthStatus: "ALL", tagTtlMs: TTL, healthRefreshMs: 60_000, readUntaggedInstances: true, serviceAttributes: "auto", callerAccount: caller, limit: pLimit(4), clock },
+      );
+
+      const result = await subject.refresh(["ops"]);
+
+      expect(result).toMatchObject({ errors: [], incomplete: false, unreadableTags: [{ service: "ops/x", channel: "docker_labels" }] });
+    });
+
+    it("of a shared service are a failure while the own account cannot be told (STS unreachable)", async () => {
+      const theirs = namespaceOf("pay", WORKLOAD);
+      cloudMap.namespaces.push(theirs);
+      cloudMap.service(theirs, "api", error("AccessDeniedException", "ListTagsForResource"));
+
+      const result = await fetcher({ callerAccount: new StubCaller(undefined) }).refresh(["pay"]);
+
+      expect(result.errors.map((e) => e.operation)).toEqual(["ListTagsForResource"]);
+      expect(result.incomplete).toBe(true);
     });
 
     it("still fail the cycle for any other error (last-known-good kept)", async () => {
@@ -237,6 +389,27 @@ describe("CloudMapFetcher across accounts", () => {
       expect(services(first)).toEqual(["ops/connect", "ops/tagged"]);
       expect(second.attributeErrors).toEqual([]);
       expect(cloudMap.calls.GetServiceAttributes).toBe(1);
+    });
+
+    it("a first GetServiceAttributes that failed transiently leaves the service not known (the startup hold applies)", async () => {
+      const ns = setUp();
+      cloudMap.service(ns, "connect", {}, error("ThrottlingException", "GetServiceAttributes"));
+      const subject = fetcher();
+
+      const throttled = await subject.refresh(["ops"]);
+      expect(throttled).toMatchObject({ errors: [], incomplete: true });
+
+      cloudMap.service(ns, "connect", {}, { METRICS_PORT: "9100" });
+      const read = await subject.refresh(["ops"]);
+      expect(read.incomplete).toBe(false);
+      expect(read.snapshots.find((s) => s.service.name === "connect")?.serviceAttributes).toEqual({ METRICS_PORT: "9100" });
+    });
+
+    it("a first GetServiceAttributes that was denied is an answer: the service is known without them", async () => {
+      const ns = setUp();
+      cloudMap.service(ns, "connect", {}, error("AccessDeniedException", "GetServiceAttributes"));
+
+      expect((await fetcher().refresh(["ops"])).incomplete).toBe(false);
     });
 
     it("a throttled GetServiceAttributes is asked again next cycle, keeping what was read before", async () => {

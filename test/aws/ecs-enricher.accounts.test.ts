@@ -117,13 +117,30 @@ describe("EcsEnricher across accounts", () => {
     expect(result.pending).toBe(1);
   });
 
-  it("describes every task as its own while the own account is unknown, and without ECS_ASSUME_ROLE", async () => {
-    for (const options of [{ accounts: { ecsFor: () => own.api(), callerAccount: async () => undefined } }, { accounts: undefined }]) {
-      own.asked.length = 0;
-      const result = await enricher(options as Partial<EcsEnricherOptions>).enrich([snapshot("shop", SHOP, ["t1"])]);
+  it("describes every task as its own without ECS_ASSUME_ROLE", async () => {
+    const result = await enricher({ accounts: undefined }).enrich([snapshot("shop", SHOP, ["t1"])]);
 
-      expect(arnOf(result, "shop", "t1")).toContain(`:${MONITORING}:`);
-      expect(own.asked).toEqual(["prod/t1"]);
-    }
+    expect(arnOf(result, "shop", "t1")).toContain(`:${MONITORING}:`);
+    expect(own.asked).toEqual(["prod/t1"]);
+  });
+
+  it("with ECS_ASSUME_ROLE and the own account unknown (STS unreachable), defers services with an account: pending, never described as its own", async () => {
+    let caller: string | undefined;
+    const subject = enricher({ accounts: { ecsFor: (account) => (others.get(account) as StubEcs).api(), callerAccount: async () => caller } });
+    const plain = { ...snapshot("legacy", MONITORING, ["t1"]), service: { ...snapshot("legacy", MONITORING, ["t1"]).service, createdBy: undefined, namespace: { id: "ns-plain", name: "plain", type: "HTTP", httpName: "plain" } } };
+
+    const unknown = await subject.enrich([snapshot("shop", SHOP, ["t1"]), snapshot("ops", MONITORING, ["t1", "t2"]), plain]);
+
+    expect(own.asked).toEqual(["prod/t1"]); // only the service with no account at all
+    expect(others.get(SHOP)?.asked).toEqual([]);
+    expect(unknown).toMatchObject({ pending: 3, missingClusters: [], errors: [] });
+    expect(arnOf(unknown, "shop", "t1")).toBeUndefined();
+
+    caller = MONITORING;
+    own.add("prod", "t2");
+    const known = await subject.enrich([snapshot("shop", SHOP, ["t1"]), snapshot("ops", MONITORING, ["t1", "t2"]), plain]);
+    expect(arnOf(known, "shop", "t1")).toContain(`:${SHOP}:`);
+    expect(arnOf(known, "ops", "t2")).toContain(`:${MONITORING}:`);
+    expect(known.pending).toBe(0);
   });
 });

@@ -100,10 +100,16 @@ describe("bridge and host tasks", () => {
     expect(skips).toEqual([]);
   });
 
-  it("leave awsvpc tasks (and definitions read without a network mode) on the label's port", () => {
-    for (const mode of ["awsvpc", undefined]) {
-      expect(buildTargetGroups([bridgeSnapshot(mode)]).groups.map((group) => group.targets[0]).sort()).toEqual(["10.0.9.9:9404", "10.0.9.9:9901"]);
-    }
+  it("leave awsvpc tasks (and definitions without a network mode whose task has no host bindings) on the label's port", () => {
+    expect(buildTargetGroups([bridgeSnapshot("awsvpc")]).groups.map((group) => group.targets[0]).sort()).toEqual(["10.0.9.9:9404", "10.0.9.9:9901"]);
+    expect(buildTargetGroups([bridgeSnapshot(undefined, [])]).groups.map((group) => group.targets[0]).sort()).toEqual(["10.0.9.9:9404", "10.0.9.9:9901"]);
+  });
+
+  it("treat a definition without a network mode whose task has host bindings as bridge (ECS's default on EC2 Linux, which DescribeTaskDefinition omits)", () => {
+    const { groups, skips } = buildTargetGroups([bridgeSnapshot(undefined)]);
+
+    expect(groups.map((group) => group.targets[0])).toEqual(["10.0.9.9:32768"]);
+    expect(skips.map((skip) => skip.reason)).toEqual(["no_host_port"]);
   });
 
   it("keep AWS_INSTANCE_PORT for tag-driven targets unless a tag names a port", () => {

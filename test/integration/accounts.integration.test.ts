@@ -240,7 +240,7 @@ describe("one cloudmap-sd in a monitoring account, two workload accounts", () =>
     expect(await metric(subject, 'cloudmap_sd_skipped_endpoints{reason="no_host_port"}')).toEqual([expect.stringMatching(/ 2$/)]);
   });
 
-  it("skips a name two accounts carry, naming the ARNs, and reads the one listed by ARN", async () => {
+  it("reads the own account's namespace for a name two accounts carry (counted, with the ARNs), and the other one listed by ARN", async () => {
     // Prepare
     const subject = await create(`common.local,${commonArnOfShop}`);
 
@@ -250,8 +250,8 @@ describe("one cloudmap-sd in a monitoring account, two workload accounts", () =>
     // Assess
     expect(report.outcome).toBe("success");
     const groups = await readTargets();
-    expect(groups.map((group) => group.targets[0])).toEqual(["10.2.0.99:80"]);
-    expect(groups[0]?.labels[Label.namespaceOwner]).toBe(SHOP);
+    expect(groups.map((group) => group.targets[0]).sort()).toEqual(["10.1.0.9:80", "10.2.0.99:80"]);
+    expect(groups.find((group) => group.targets[0] === "10.2.0.99:80")?.labels[Label.namespaceOwner]).toBe(SHOP);
     expect(await metric(subject, "cloudmap_sd_ambiguous_namespaces ")).toEqual(["cloudmap_sd_ambiguous_namespaces 1"]);
   });
 

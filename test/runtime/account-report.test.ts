@@ -37,6 +37,18 @@ const enriched = (failingAccounts: string[] = []): EnrichResult => ({
 const denied = (operation: string) => new AwsCallError(operation, {}, { cause: Object.assign(new Error("no"), { name: "AccessDeniedException" }) });
 
 describe("AccountReport", () => {
+  it("says so when an ambiguous name is read as the own account's namespace", () => {
+    // Prepare
+    const { logger, lines } = memoryLogger();
+    const subject = new AccountReport(logger, new Metrics(new ManualClock(), () => new Map()));
+
+    // Act
+    subject.update(fetched({ ambiguousNamespaces: [{ name: "apps", arns: ["arn:own", "arn:theirs"], used: ["arn:own"] }] }), enriched(), undefined);
+
+    // Assess
+    expect(lines().find((line) => line.level === "warn")).toMatchObject({ msg: "ambiguous namespace name: reading the own account's", namespace: "apps", used: ["arn:own"] });
+  });
+
   it("logs each condition once while it lasts, its end once, and sets the gauges", async () => {
     // Prepare
     const { logger, lines } = memoryLogger();
@@ -57,13 +69,13 @@ describe("AccountReport", () => {
     // Assess
     const warnings = lines().filter((line) => line.level === "warn").map((line) => line.msg);
     expect(warnings).toEqual([
-      "ambiguous namespace name: skipped",
+      "ambiguous namespace name: skipped, last-known-good targets kept",
       "the tags of this service cannot be read (AccessDenied): using another channel",
       "cannot read Cloud Map service attributes",
       "cannot tell which account cloudmap-sd runs in",
       "cannot assume the ECS role in this account",
     ]);
-    expect(lines().find((line) => line.msg === "ambiguous namespace name: skipped")).toMatchObject({ namespace: "common", arns: ["arn:a", "arn:b"] });
+    expect(lines().find((line) => line.msg === "ambiguous namespace name: skipped, last-known-good targets kept")).toMatchObject({ namespace: "common", arns: ["arn:a", "arn:b"] });
     expect(lines().find((line) => line.msg === "cannot read Cloud Map service attributes")).toMatchObject({ kind: "access_denied", services: 2 });
     expect(lines().filter((line) => line.level === "info")).toHaveLength(5);
     expect(during).toContain("cloudmap_sd_ambiguous_namespaces 1");

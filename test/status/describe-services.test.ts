@@ -111,6 +111,22 @@ describe("describeServices", () => {
     expect(pay?.why).toContain("DescribeTasks failed (cluster=prod)");
   });
 
+  it("finds the ECS error of another account's service under that account's cluster, not under a same-named own cluster", () => {
+    // Prepare: the workload account's "prod" cannot be described (AssumeRole denied); the own "prod" is fine
+    const shared = namespace({ name: "shop.local", owner: "333333333333", shared: true });
+    const failure = new AwsCallError("DescribeTasks", { cluster: "333333333333:prod" }, { cause: Object.assign(new Error("cannot assume"), { name: "AccessDenied" }) });
+
+    // Act
+    const [shop] = describeOne([snapshot({ serviceName: "web", tags: {}, namespace: shared, ecsTasks: [], ecsTaskDefinitions: [] })], {
+      names: ["shop.local"],
+      errors: [failure],
+    });
+
+    // Assess
+    expect(shop).toMatchObject({ state: "waiting_for_ecs" });
+    expect(shop?.ecs?.error).toContain("cannot assume");
+  });
+
   it("reports the error of a service, and of its namespace, with when it was last read and since when it is last-known-good", () => {
     const ns2 = namespace({ name: "staging.local", id: "ns-staging" });
     const failed = new AwsCallError("DiscoverInstances", { namespace: "prod.local", service: "web" }, { cause: new Error("boom") });
