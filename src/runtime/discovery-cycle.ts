@@ -280,7 +280,10 @@ export class Discovery {
       this.sharding.published(built);
       this.previousKeys = keys;
       this.countTargets(names, perNamespace);
-      if (!incomplete) this.deps.health.ready = true;
+      // Ready once a complete discovery is published, or once the hold limit has passed and what
+      // is known is published: a part that fails for good (one account's role denied, say) must
+      // not keep the whole sidecar unready for ever, as it must not freeze the file.
+      if (complete) this.deps.health.ready = true;
       if (errors.length === 0) metrics.lastSuccess.set(clock.wallMs() / 1000);
     }
     const degraded = errors.length > 0 || fetched.missingNamespaces.length > 0 || enriched.pending > 0 || overran;

@@ -364,6 +364,7 @@ describe("Discovery", () => {
       const first = await subject.run();
       subject.clock.now += MAX_HOLD_MS - 1;
       const stillHeld = await subject.run();
+      const readyWhileHeld = subject.health.ready;
 
       // Act
       subject.clock.now += 1;
@@ -371,7 +372,10 @@ describe("Discovery", () => {
 
       // Assess
       expect([first.file, stillHeld.file]).toEqual(["held", "held"]);
+      expect(readyWhileHeld).toBe(false);
       expect(released.file).toBe("written");
+      // What is known is published: the sidecar is ready, though one part still fails.
+      expect(subject.health.ready).toBe(true);
       expect(await subject.targets()).toEqual(["10.0.1.1:8080"]);
       expect(subject.lines().some((line) => String(line.msg).includes("after the hold limit"))).toBe(true);
       // Later incomplete cycles that write are ordinary partial cycles, not the end of a hold.
