@@ -342,7 +342,9 @@ function checkEcsReader(props: PrometheusCloudMapStackProps): { environment: Env
   const externalId = props.ecsReaderExternalId === undefined ? undefined : checkExternalId("ecsReaderExternalId", props.ecsReaderExternalId);
   return {
     environment: [
-      { name: "ECS_ASSUME_ROLE", value: roleName },
+      // An ARN template in the stack's own partition (aws-cn, aws-us-gov): a bare name would be
+      // assumed as arn:aws:… by the sidecar, where the task policy grants arn:<partition>:….
+      { name: "ECS_ASSUME_ROLE", value: `arn:${Aws.PARTITION}:iam::\${ACCOUNT_ID}:role/${roleName}` },
       ...(externalId === undefined ? [] : [{ name: "ECS_ASSUME_ROLE_EXTERNAL_ID", value: externalId }]),
     ],
     roleArns: accounts.map((account) => ecsReaderRoleArn(account, roleName)),

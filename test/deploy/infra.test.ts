@@ -335,14 +335,16 @@ describe("CDK stack, cross-account ECS enrichment (ecsReaderAccounts)", () => {
     Object.values(resources)
       .filter((r) => r.Type === "AWS::ECS::TaskDefinition")
       .map((r) => {
-        const containers = r.Properties["ContainerDefinitions"] as { Name: string; Environment: { Name: string; Value: string }[] }[];
+        const containers = r.Properties["ContainerDefinitions"] as { Name: string; Environment: { Name: string; Value: unknown }[] }[];
         return Object.fromEntries(containers.find((c) => c.Name === "cloudmap-sd")!.Environment.map((e) => [e.Name, e.Value]));
       });
+  /** ECS_ASSUME_ROLE as the stack writes it: an ARN template in the stack's partition, ${ACCOUNT_ID} left to the sidecar. */
+  const roleTemplate = (name: string) => ({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:iam::\${ACCOUNT_ID}:role/${name}`]] });
   const assumeStatements = (resources: Resources) => policyNamed("TaskPolicy", resources).PolicyDocument.Statement.filter((st) => asList(st.Action).includes("sts:AssumeRole"));
 
   it("tells the sidecar the role and external id, and lets the task role assume exactly that role in exactly those accounts", () => {
     const reader = synth({ ecsReaderAccounts: accounts, ecsReaderExternalId: "org-monitoring" });
-    expect(sidecarEnvironments(reader.resources)).toEqual([expect.objectContaining({ ECS_ASSUME_ROLE: "cloudmap-sd-ecs-reader", ECS_ASSUME_ROLE_EXTERNAL_ID: "org-monitoring" })]);
+    expect(sidecarEnvironments(reader.resources)).toEqual([expect.objectContaining({ ECS_ASSUME_ROLE: roleTemplate("cloudmap-sd-ecs-reader"), ECS_ASSUME_ROLE_EXTERNAL_ID: "org-monitoring" })]);
     const [assume, ...others] = assumeStatements(reader.resources);
     expect(others).toEqual([]);
     expect(assume?.Sid).toBe("AssumeEcsReaderRoles");
@@ -354,7 +356,7 @@ describe("CDK stack, cross-account ECS enrichment (ecsReaderAccounts)", () => {
     const environments = sidecarEnvironments(reader.resources);
     expect(environments).toHaveLength(2);
     for (const environment of environments) {
-      expect(environment["ECS_ASSUME_ROLE"]).toBe("ecs-read");
+      expect(environment["ECS_ASSUME_ROLE"]).toEqual(roleTemplate("ecs-read"));
       expect(environment).not.toHaveProperty("ECS_ASSUME_ROLE_EXTERNAL_ID");
     }
     expect(evaluate(assumeStatements(reader.resources)[0]?.Resource, reader.resources)).toBe("arn:aws:iam::111122223333:role/ecs-read");
