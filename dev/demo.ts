@@ -114,7 +114,9 @@ try {
   say(
     prometheusUrl
       ? `  Prometheus targets  ${prometheusTargetsPage ?? `${prometheusUrl}/`}   (API: ${prometheusUrl}/api/v1/targets)`
-      : "  Prometheus          not on PATH: install it (Debian: apt-get install prometheus) to see the targets scraped",
+      : values["no-prometheus"]
+        ? "  Prometheus          skipped (--no-prometheus)"
+        : "  Prometheus          not on PATH: install it (Debian: apt-get install prometheus) to see the targets scraped",
   );
   say("");
 

@@ -16,7 +16,7 @@ const CALL_TIMEOUT = { min: 0.1, max: 300 };
 const SETTINGS = {
   DISCOVERY_NAMESPACES_PARAMETER_NAME: {
     default: "ECS-ServiceDiscovery-Namespaces",
-    help: "SSM parameter listing Cloud Map namespace names (comma- or newline-separated)",
+    help: "SSM parameter listing Cloud Map namespace names or ARNs (comma- or newline-separated)",
     schema: z.string().trim().min(1, "must not be empty"),
   },
   CONFIG_FILE_DIR: {
@@ -239,7 +239,7 @@ export function helpText(): string {
     "",
     "AWS region, credentials and endpoints come from the AWS SDK's own chain: AWS_REGION (else AWS_DEFAULT_REGION,",
     "else the AWS_PROFILE's region; startup fails when there is none), the ECS task role, AWS_ENDPOINT_URL and its",
-    "per-service variants (AWS_ENDPOINT_URL_SERVICEDISCOVERY, _SSM, _ECS), AWS_MAX_ATTEMPTS, AWS_RETRY_MODE",
+    "per-service variants (AWS_ENDPOINT_URL_SERVICEDISCOVERY, _SSM, _ECS, _STS), AWS_MAX_ATTEMPTS, AWS_RETRY_MODE",
     "(default here: standard; adaptive's client-side rate limiter can stall discovery after throttling).",
   );
   return lines.join("\n");

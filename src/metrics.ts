@@ -46,7 +46,7 @@ export class Metrics implements CallRecorder {
   });
   readonly fileWrites = new Counter({
     name: "cloudmap_sd_file_writes_total",
-    help: "Attempts to publish a file, by file and outcome: written, unchanged, held (kept the existing file until a complete discovery), error.",
+    help: "Attempts to publish a file, by file and outcome: written, unchanged, restored (put back after being deleted or overwritten), held (kept the existing file until a complete discovery), error.",
     labelNames: ["file", "outcome"] as const,
     registers: [this.registry],
   });
@@ -69,7 +69,7 @@ export class Metrics implements CallRecorder {
   });
   readonly ambiguousNamespaces = new Gauge({
     name: "cloudmap_sd_ambiguous_namespaces",
-    help: "Names in the namespaces parameter that namespaces of several accounts carry (shared through AWS RAM): skipped; list their ARNs instead.",
+    help: "Names in the namespaces parameter that namespaces of several accounts carry (shared through AWS RAM): the own account's is read, a name only other accounts carry is skipped; list their ARNs instead.",
     registers: [this.registry],
   });
   readonly unreadableTags = new Gauge({

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`${emulator.url}\n`);
   process.stderr.write(
-    `AWS emulator (Cloud Map, SSM, ECS) serving ${typeof topology === "string" ? topology : "a synthetic topology"}\n` +
+    `AWS emulator (Cloud Map, SSM, ECS, STS) serving ${typeof topology === "string" ? topology : "a synthetic topology"}\n` +
       `  export AWS_ENDPOINT_URL=${emulator.url} AWS_REGION=${emulator.state.account.region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n`,
   );
   const stop = () => {
