@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { CfnRuleGroupsNamespace, CfnWorkspace } from "aws-cdk-lib/aws-aps";
 import { CfnSecurityGroup, SubnetType, Vpc } from "aws-cdk-lib/aws-ec2";
 import { type IRepository, Repository } from "aws-cdk-lib/aws-ecr";
@@ -344,7 +344,8 @@ function checkEcsReader(props: PrometheusCloudMapStackProps): { environment: Env
     environment: [
       // An ARN template in the stack's own partition (aws-cn, aws-us-gov): a bare name would be
       // assumed as arn:aws:… by the sidecar, where the task policy grants arn:<partition>:….
-      { name: "ECS_ASSUME_ROLE", value: `arn:${Aws.PARTITION}:iam::\${ACCOUNT_ID}:role/${roleName}` },
+      // Fn::Sub: "${!ACCOUNT_ID}" is the literal ${ACCOUNT_ID} the sidecar fills per account.
+      { name: "ECS_ASSUME_ROLE", value: Fn.sub(`arn:\${AWS::Partition}:iam::\${!ACCOUNT_ID}:role/${roleName}`) },
       ...(externalId === undefined ? [] : [{ name: "ECS_ASSUME_ROLE_EXTERNAL_ID", value: externalId }]),
     ],
     roleArns: accounts.map((account) => ecsReaderRoleArn(account, roleName)),

@@ -339,7 +339,7 @@ describe("CDK stack, cross-account ECS enrichment (ecsReaderAccounts)", () => {
         return Object.fromEntries(containers.find((c) => c.Name === "cloudmap-sd")!.Environment.map((e) => [e.Name, e.Value]));
       });
   /** ECS_ASSUME_ROLE as the stack writes it: an ARN template in the stack's partition, ${ACCOUNT_ID} left to the sidecar. */
-  const roleTemplate = (name: string) => ({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:iam::\${ACCOUNT_ID}:role/${name}`]] });
+  const roleTemplate = (name: string) => ({ "Fn::Sub": `arn:\${AWS::Partition}:iam::\${!ACCOUNT_ID}:role/${name}` });
   const assumeStatements = (resources: Resources) => policyNamed("TaskPolicy", resources).PolicyDocument.Statement.filter((st) => asList(st.Action).includes("sts:AssumeRole"));
 
   it("tells the sidecar the role and external id, and lets the task role assume exactly that role in exactly those accounts", () => {
