@@ -3,7 +3,8 @@
 export type Strategy = "cloudmap-sd" | "naive";
 
 export type Command =
-  | { readonly type: "cycle" }
+  /** `advanceMs`: first step the sidecar's clock (what its intervals, caches and re-reads go by). */
+  | { readonly type: "cycle"; readonly advanceMs?: number }
   | { readonly type: "loop-start"; readonly intervalMs: number }
   | { readonly type: "loop-stop" }
   | { readonly type: "exit" };

@@ -14,6 +14,13 @@ export interface StrategyResult {
   readonly steadyTotals: readonly number[];
   readonly churnMs: number;
   readonly churnCalls: Calls;
+  /**
+   * Steady cycles with the sidecar's clock stepped 30 s before each, so health re-reads and tag
+   * refreshes fall due as deployed (medians, and each cycle's calls); undefined when not measured.
+   */
+  readonly pacedMs?: number;
+  readonly pacedCpuMs?: number;
+  readonly pacedCalls?: readonly Calls[];
   /** Change in Cloud Map → file on disk, one sample per change; undefined when not measured. */
   readonly changeToFileMs?: readonly number[];
   readonly peakRssMb: number;
@@ -130,6 +137,11 @@ export function detailLines(estates: readonly EstateResult[]): string {
       const spread = Math.min(...r.steadyTotals) === Math.max(...r.steadyTotals) ? "" : ` (steady totals ${r.steadyTotals.join(", ")})`;
       lines.push(`  - ${r.strategy}, ${int(r.targets)} targets, peak RSS after cold sync ${one(r.coldRssMb)} MB — cold: ${breakdown(r.coldCalls)}`);
       lines.push(`    steady: ${breakdown(r.steadyCalls)}${spread}; churn: ${breakdown(r.churnCalls)}`);
+      if (r.pacedCpuMs !== undefined && r.pacedCalls) {
+        lines.push(
+          `    steady at the deployed pace (clock stepped 30 s per cycle: health re-reads and tag refreshes fall due): median ${int(r.pacedMs ?? 0)} ms, CPU ${int(r.pacedCpuMs)} ms; calls per cycle ${r.pacedCalls.map(total).join(", ")}; last: ${breakdown(r.pacedCalls.at(-1) ?? {})}`,
+        );
+      }
       if (r.changeToFileMs) lines.push(`    change → file samples ms: ${r.changeToFileMs.map(int).join(", ")}`);
     }
   }

@@ -42,6 +42,9 @@ const STEADY_CYCLES = 15;
 const CHANGE_SAMPLES = 3;
 const LOOP_INTERVAL_MS = 1000;
 const CHURN = 0.01;
+/** Steady cycles at the deployed pace: the sidecar's clock steps one default interval (30 s) before each. */
+const PACED_CYCLES = QUICK ? 3 : 10;
+const DEFAULT_INTERVAL_MS = 30_000;
 const VERBOSE = args.has("--verbose");
 const SD_ONLY = args.has("--sd-only");
 const NODE_FLAGS_OVERRIDE = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean);
@@ -123,9 +126,9 @@ class Child {
 const failedCycles: string[] = [];
 
 /** One cycle in the child, with the emulator's count of the requests it received meanwhile. */
-async function cycle(child: Child, emulator: Emulator, label: string): Promise<CycleMeasurement & { calls: Calls }> {
+async function cycle(child: Child, emulator: Emulator, label: string, advanceMs?: number): Promise<CycleMeasurement & { calls: Calls }> {
   emulator.calls.reset();
-  const measurement = await child.request({ type: "cycle" }, "cycle");
+  const measurement = await child.request(advanceMs ? { type: "cycle", advanceMs } : { type: "cycle" }, "cycle");
   const calls = emulator.calls.snapshot();
   if (measurement.outcome !== "success") {
     failedCycles.push(`${label}: outcome ${measurement.outcome} (${JSON.stringify(calls)}); rerun with --verbose to see the failed calls`);
@@ -187,6 +190,12 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
     );
     await naive?.exit();
 
+    // Steady cycles at the deployed pace: with 30 s between them, health re-reads (every 60 s per
+    // service, spread) and tag refreshes (300 s, spread) fall due as they do in a deployment.
+    const sdPaced = [];
+    for (let i = 0; i < PACED_CYCLES; i++) sdPaced.push(await cycle(sd, emulator, `${estate.name} cloudmap-sd paced cycle ${i + 1}`, DEFAULT_INTERVAL_MS));
+    log(`cloudmap-sd paced steady cycles ${sdPaced.map((m) => Math.round(m.wallMs)).join(", ")} ms, CPU ${sdPaced.map((m) => Math.round(m.cpuMs)).join(", ")} ms, calls ${sdPaced.map((m) => total(m.calls)).join(", ")}`);
+
     // Change → file: the sidecar's real loop at a 1 s interval; each sample is one change at a random moment.
     await sd.request({ type: "loop-start", intervalMs: LOOP_INTERVAL_MS }, "loop-started");
     const changeToFileMs: number[] = [];
@@ -212,6 +221,9 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
       steadyTotals: sdSteady.map((m) => total(m.calls)),
       churnMs: sdChurn.wallMs,
       churnCalls: sdChurn.calls,
+      pacedMs: median(sdPaced.map((m) => m.wallMs)),
+      pacedCpuMs: median(sdPaced.map((m) => m.cpuMs)),
+      pacedCalls: sdPaced.map((m) => m.calls),
       changeToFileMs,
       peakRssMb: Math.max(stopped.maxRssMb, sdChurn.maxRssMb),
       coldRssMb: sdCold.maxRssMb,

@@ -11,6 +11,7 @@ import { createAwsClients } from "../src/aws/clients.js";
 import { CloudMapApi } from "../src/aws/cloudmap.js";
 import { EcsApi } from "../src/aws/ecs.js";
 import { loadConfig } from "../src/config.js";
+import { type Clock, systemClock } from "../src/clock.js";
 import { createSidecar, TARGETS_FILE_NAME } from "../src/main.js";
 import { PublishedFile } from "../src/output/published-file.js";
 import { runRefreshLoop } from "../src/runtime/refresh-loop.js";
@@ -23,9 +24,28 @@ interface Measured {
   runCycle(signal: AbortSignal): Promise<{ outcome: string; targets: number; apiCalls: number; file: string }>;
 }
 
+/**
+ * The system clock plus an offset the bench can step: cycles run back to back, but the sidecar can
+ * be made to see the time a real interval would have left between them (its health re-reads, tag
+ * refreshes and caches go by this clock; timeouts use real timers).
+ */
+class SteppedClock implements Clock {
+  private offsetMs = 0;
+  monotonicMs(): number {
+    return systemClock.monotonicMs() + this.offsetMs;
+  }
+  wallMs(): number {
+    return systemClock.wallMs() + this.offsetMs;
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+const clock = new SteppedClock();
+
 /** The real sidecar from the same composition root as src/main.ts, minus the HTTP server and the loop. */
 async function cloudmapSd(env: NodeJS.ProcessEnv): Promise<Measured> {
-  const { discovery, targetsFile } = await createSidecar(loadConfig(env));
+  const { discovery, targetsFile } = await createSidecar(loadConfig(env), { clock });
   return { targetsFile, runCycle: (signal) => discovery.runCycle(signal) };
 }
 
@@ -133,6 +153,7 @@ async function main(): Promise<void> {
     const handle = async (): Promise<Reply | undefined> => {
       switch (command.type) {
         case "cycle":
+          if (command.advanceMs) clock.advance(command.advanceMs);
           return { type: "cycle", ...(await measure(measured, strategy)) };
         case "loop-start": {
           // The sidecar's own loop (immediate first cycle, no overlap), as src/main.ts runs it.
