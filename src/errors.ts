@@ -98,6 +98,12 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
+/** The failed AWS call behind `error`: itself, or its cause (a part's error wrapping the call's). */
+export function awsCallOf(error: unknown): AwsCallError | undefined {
+  if (error instanceof AwsCallError) return error;
+  return error instanceof Error && error.cause instanceof AwsCallError ? error.cause : undefined;
+}
+
 /** The SDK's error name (ThrottlingException, NamespaceNotFound…) or the error class name. */
 export function errorCode(error: unknown): string {
   const cause = error instanceof AwsCallError ? error.cause : error;

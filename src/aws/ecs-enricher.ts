@@ -114,8 +114,9 @@ export class EcsEnricher {
   private readonly clustersNotFound = new Map<string, number>();
   private readonly clusterRetries: RetrySchedule;
   private readonly definitionRetries: RetrySchedule;
-  /** The last failure of each part ("cluster <part>", "definition <arn>") until it succeeds. */
-  private readonly lastFailures = new Map<string, AwsCallError>();
+  /** The last failure of each cluster part and each task definition, until it succeeds. */
+  private readonly clusterFailures = new Map<string, AwsCallError>();
+  private readonly definitionFailures = new Map<string, AwsCallError>();
   private readonly notFoundTtlMs: number;
   /**
    * Per input snapshot: the enriched snapshot. Its own ecsTasks and ecsTaskDefinitions maps say
@@ -235,7 +236,7 @@ export class EcsEnricher {
     const api = this.apiFor(account);
     if (!this.clusterRetries.due(cluster, cycle.now)) {
       cycle.backingOff++;
-      const last = this.lastFailures.get(`cluster ${cluster}`);
+      const last = this.clusterFailures.get(cluster);
       if (last) cycle.stillFailing.push(last);
       return;
     }
@@ -281,10 +282,10 @@ export class EcsEnricher {
     if (failed) {
       this.clusterRetries.failed(cluster, this.options.clock.monotonicMs());
       const first = cycle.errors[errorsBefore];
-      if (first) this.lastFailures.set(`cluster ${cluster}`, first);
+      if (first) this.clusterFailures.set(cluster, first);
     } else if (!aborted) {
       this.clusterRetries.succeeded(cluster);
-      this.lastFailures.delete(`cluster ${cluster}`);
+      this.clusterFailures.delete(cluster);
     }
   }
 
@@ -309,7 +310,7 @@ export class EcsEnricher {
       unknown.map(async (arn) => {
         if (!this.definitionRetries.due(arn, cycle.now)) {
           cycle.backingOff++;
-          const last = this.lastFailures.get(`definition ${arn}`);
+          const last = this.definitionFailures.get(arn);
           if (last) cycle.stillFailing.push(last);
           return;
         }
@@ -317,12 +318,12 @@ export class EcsEnricher {
           const api = this.apiFor(inUse.get(arn));
           this.definitions.set(arn, await this.options.limit(() => api.taskDefinition(arn, abortSignal)));
           this.definitionRetries.succeeded(arn);
-          this.lastFailures.delete(`definition ${arn}`);
+          this.definitionFailures.delete(arn);
         } catch (error) {
           if (abortSignal?.aborted) return; // the cycle's deadline, not a failure of ECS
           this.definitionRetries.failed(arn, this.options.clock.monotonicMs());
           const failure = asCallError(error, "DescribeTaskDefinition", { taskDefinition: arn });
-          this.lastFailures.set(`definition ${arn}`, failure);
+          this.definitionFailures.set(arn, failure);
           cycle.errors.push(failure);
         }
       }),
@@ -342,10 +343,8 @@ export class EcsEnricher {
     const failingAccounts = new Set<string>();
     for (const error of [...cycle.errors, ...cycle.stillFailing]) if (error.cause instanceof AssumeRoleError) failingAccounts.add(error.cause.account);
     // Parts no longer wanted are not failing any more.
-    for (const key of this.lastFailures.keys()) {
-      const [kind, name] = [key.slice(0, key.indexOf(" ")), key.slice(key.indexOf(" ") + 1)];
-      if (kind === "cluster" ? !wanted.has(name) : !inUse.has(name)) this.lastFailures.delete(key);
-    }
+    for (const cluster of this.clusterFailures.keys()) if (!wanted.has(cluster)) this.clusterFailures.delete(cluster);
+    for (const arn of this.definitionFailures.keys()) if (!inUse.has(arn)) this.definitionFailures.delete(arn);
     return {
       failingAccounts: [...failingAccounts].sort(),
       errors: cycle.errors,

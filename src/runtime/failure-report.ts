@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { AwsCallError, errorMessage, FAILURE_HINTS, type FailureKind, failureKind, ParameterNotFoundError } from "../errors.js";
+import { awsCallOf, errorMessage, FAILURE_HINTS, type FailureKind, failureKind, ParameterNotFoundError } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { ConditionLog } from "./condition-log.js";
 
@@ -78,7 +78,7 @@ export class FailureReport {
 }
 
 function classify(error: Error): { kind: FailureKind; operation: string } {
-  const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
+  const call = awsCallOf(error);
   // This key order is the label order in /metrics (operation, kind), as the metric declares them.
   return { operation: call?.operation ?? "unknown", kind: failureKind(error) };
 }

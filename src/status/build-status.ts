@@ -1,6 +1,6 @@
 import { type DescribeOptions, describeServices, indexErrors, type LatestDiscovery, type ServiceReads } from "./describe-services.js";
 import {
-  type CycleOutcome,
+  type CycleStatus,
   type ErrorStatus,
   type NamespaceStatus,
   STATUS_VERSION,
@@ -34,17 +34,9 @@ export interface KeptError extends Omit<ErrorStatus, "firstAt" | "lastAt"> {
   readonly lastAtMs: number;
 }
 
-export interface CycleRecord {
+/** A cycle as kept between cycles (wall-clock ms); CycleStatus once rendered, like KeptError. */
+export interface CycleRecord extends Omit<CycleStatus, "startedAt"> {
   readonly startedAtMs: number;
-  readonly outcome: CycleOutcome;
-  readonly durationMs: number;
-  readonly apiCalls: number;
-  readonly targets: number;
-  readonly added: number;
-  readonly removed: number;
-  readonly errors: number;
-  readonly file: string;
-  readonly overran?: boolean;
 }
 
 /** Everything the status is made from: what the recorder keeps, all plain values or the cycle's own objects. */

@@ -1,7 +1,7 @@
 import { DockerLabel, endpointsFor, Tag } from "../core/endpoints.js";
 import type { ServiceSnapshot } from "../core/model.js";
 import { Attribute, type Skip } from "../core/target-groups.js";
-import { AwsCallError, errorMessage } from "../errors.js";
+import { awsCallOf, errorMessage } from "../errors.js";
 import type { EcsStatus, ScrapeSource, ServiceState, ServiceStatus, SkipStatus } from "./status.js";
 
 /** Skips listed per service; the rest are counted (a service with 500 bad instances lists a few). */
@@ -52,7 +52,7 @@ export function serviceKey(namespace: string, service: string): string {
 export function indexErrors(errors: readonly Error[]): ErrorIndex {
   const index = { namespaces: new Map<string, string>(), services: new Map<string, string>(), clusters: new Map<string, string>(), taskDefinitions: new Map<string, string>() };
   for (const error of errors) {
-    const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
+    const call = awsCallOf(error);
     if (!call) continue;
     const { namespace, service, cluster, taskDefinition } = call.scope;
     const message = errorMessage(call);

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import { AwsCallError, type CallScope, errorMessage, failureKind } from "../errors.js";
+import { awsCallOf, type CallScope, errorMessage, failureKind } from "../errors.js";
 import { hintFor } from "../runtime/failure-report.js";
 import { buildStatus, type CycleRecord, type Instant, type KeptError, type KeptParameter, type StatusOptions } from "./build-status.js";
 import { describeServices, indexErrors, type LatestDiscovery, type ServiceReads, serviceKey } from "./describe-services.js";
@@ -102,7 +102,7 @@ export class StatusRecorder implements CycleObserver {
   private recordErrors(errors: readonly Error[], nowMs: number): void {
     const seen = new Set<string>();
     for (const error of errors) {
-      const call = error instanceof AwsCallError ? error : error.cause instanceof AwsCallError ? error.cause : undefined;
+      const call = awsCallOf(error);
       const operation = call?.operation ?? error.name;
       const scope = describeScope(call?.scope ?? {});
       const key = `${operation} ${scope}`;
