@@ -9,6 +9,8 @@ export interface StrategyResult {
   /** Medians over the steady cycles (no change in the estate). */
   readonly steadyMs: number;
   readonly steadyCpuMs: number;
+  /** CPU of each steady cycle run before the measured ones (JIT warm-up), when there were any. */
+  readonly warmupCpuMs?: readonly number[];
   readonly steadyCalls: Calls;
   /** Totals of every steady cycle, to show they do not vary. */
   readonly steadyTotals: readonly number[];
@@ -137,6 +139,9 @@ export function detailLines(estates: readonly EstateResult[]): string {
       const spread = Math.min(...r.steadyTotals) === Math.max(...r.steadyTotals) ? "" : ` (steady totals ${r.steadyTotals.join(", ")})`;
       lines.push(`  - ${r.strategy}, ${int(r.targets)} targets, peak RSS after cold sync ${one(r.coldRssMb)} MB — cold: ${breakdown(r.coldCalls)}`);
       lines.push(`    steady: ${breakdown(r.steadyCalls)}${spread}; churn: ${breakdown(r.churnCalls)}`);
+      if (r.warmupCpuMs && r.warmupCpuMs.length > 0) {
+        lines.push(`    first ${r.warmupCpuMs.length} steady cycles, before the measured ones (JIT warm-up), CPU ms: ${r.warmupCpuMs.map(int).join(", ")}`);
+      }
       if (r.pacedCpuMs !== undefined && r.pacedCalls) {
         lines.push(
           `    steady at the deployed pace (clock stepped 30 s per cycle: health re-reads and tag refreshes fall due): median ${int(r.pacedMs ?? 0)} ms, CPU ${int(r.pacedCpuMs)} ms; calls per cycle ${r.pacedCalls.map(total).join(", ")}; last: ${breakdown(r.pacedCalls.at(-1) ?? {})}`,

@@ -39,6 +39,13 @@ const args = new Set(process.argv.slice(2));
 const QUICK = args.has("--quick");
 const LATENCY_MS = QUICK ? 1 : 10;
 const STEADY_CYCLES = 15;
+/**
+ * Steady cycles run and reported apart before the measured ones: a sidecar runs thousands of
+ * cycles, and the first few thousand calls after start pay V8's JIT warm-up (optimising compiles
+ * on background threads, which process.cpuUsage() counts): at 10,000 instances the first steady
+ * cycles cost up to twice what later ones do.
+ */
+const WARMUP_CYCLES = QUICK ? 2 : 10;
 const CHANGE_SAMPLES = 3;
 const LOOP_INTERVAL_MS = 1000;
 const CHURN = 0.01;
@@ -166,18 +173,25 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
   const dir = await mkdtemp(join(tmpdir(), "cloudmap-sd-bench-"));
   const log = (message: string) => process.stderr.write(`[${estate.name}] ${message}\n`);
   try {
-    const sd = await Child.start("cloudmap-sd", join(dir, "cloudmap-sd"), emulator.url);
+    // The naive baseline reads the unchanged estate first, so that cloudmap-sd's cycles, churn
+    // included, follow each other without its ~30 s (at 10,000) in between: otherwise which of the
+    // sidecar's health re-reads (due 30-60 s after its cold sync) fell into the churn cycle depended
+    // on how fast naive ran, and --sd-only measured a different churn cycle.
     const naive = estate.compare && !SD_ONLY ? await Child.start("naive", join(dir, "naive"), emulator.url) : undefined;
+    const naiveCold = naive && (await cycle(naive, emulator, `${estate.name} naive cold sync`));
+    if (naiveCold) log(`naive cold sync ${Math.round(naiveCold.wallMs)} ms, peak RSS ${Math.round(naiveCold.maxRssMb)} MB`);
+    const naiveSteady = naive && (await cycle(naive, emulator, `${estate.name} naive steady cycle`));
 
+    const sd = await Child.start("cloudmap-sd", join(dir, "cloudmap-sd"), emulator.url);
     const sdCold = await cycle(sd, emulator, `${estate.name} cloudmap-sd cold sync`);
     log(`cloudmap-sd cold sync ${Math.round(sdCold.wallMs)} ms, ${sdCold.targets} targets, peak RSS ${Math.round(sdCold.maxRssMb)} MB`);
+    const sdWarmup = [];
+    for (let i = 0; i < WARMUP_CYCLES; i++) sdWarmup.push(await cycle(sd, emulator, `${estate.name} cloudmap-sd warm-up cycle ${i + 1}`));
+    log(`cloudmap-sd first steady cycles (JIT warm-up) ${sdWarmup.map((m) => Math.round(m.wallMs)).join(", ")} ms, CPU ${sdWarmup.map((m) => Math.round(m.cpuMs)).join(", ")} ms`);
     const sdSteady = [];
     for (let i = 0; i < STEADY_CYCLES; i++) sdSteady.push(await cycle(sd, emulator, `${estate.name} cloudmap-sd steady cycle ${i + 1}`));
     const steadyRss = Math.round(sdSteady.at(-1)?.maxRssMb ?? 0);
     log(`cloudmap-sd steady cycles ${sdSteady.map((m) => Math.round(m.wallMs)).join(", ")} ms, CPU ${sdSteady.map((m) => Math.round(m.cpuMs)).join(", ")} ms, peak RSS ${steadyRss} MB`);
-    const naiveCold = naive && (await cycle(naive, emulator, `${estate.name} naive cold sync`));
-    if (naiveCold) log(`naive cold sync ${Math.round(naiveCold.wallMs)} ms, peak RSS ${Math.round(naiveCold.maxRssMb)} MB`);
-    const naiveSteady = naive && (await cycle(naive, emulator, `${estate.name} naive steady cycle`));
     const before = naive && (await sameFiles(sd.filePath, naive.filePath));
 
     const churn = mutator.churn(CHURN);
@@ -217,6 +231,7 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
       coldCalls: sdCold.calls,
       steadyMs: median(sdSteady.map((m) => m.wallMs)),
       steadyCpuMs: median(steadyCpu),
+      warmupCpuMs: sdWarmup.map((m) => m.cpuMs),
       steadyCalls: sdSteady.at(-1)?.calls ?? {},
       steadyTotals: sdSteady.map((m) => total(m.calls)),
       churnMs: sdChurn.wallMs,
