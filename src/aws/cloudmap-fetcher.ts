@@ -15,6 +15,7 @@ export interface CloudMapFetcherOptions {
    * How often a service's instances are re-read even when its revision has not moved: Cloud Map
    * does not move the revision on health changes, so without it the health label (and a health
    * filter) would go stale. Each service re-reads after 50-100 % of it, spread like the tags.
+   * Not for a service without a health check: its instances' health never changes.
    */
   readonly healthRefreshMs: number;
   /** Untagged services may still be scraped through docker labels, which needs their instances. */
@@ -90,6 +91,12 @@ export interface FetchResult {
   /** Services whose instances were read in full this cycle (revision moved, new, or health re-read). */
   readonly servicesReread: number;
   /**
+   * Services whose instances are read and which have no health check (ListServices shows neither
+   * HealthCheckConfig nor HealthCheckCustomConfig): never re-read for health, only when their
+   * revision moves.
+   */
+  readonly servicesWithoutHealthCheck?: number;
+  /**
    * Services whose last instance read returned DiscoverInstances' maximum of 1,000 instances: there
    * may be more, which Cloud Map does not return. "namespace/service", sorted.
    */
@@ -128,6 +135,11 @@ interface ServiceState {
   instances?: Instance[];
   revision?: number;
   instancesAt: number;
+  /**
+   * A health check was added or removed since the instances were last read: every instance's
+   * health changes with it, and the revision does not move, so they are read again at once.
+   */
+  healthCheckChanged?: boolean;
   atLimit?: boolean;
   /** Rebuilt only when something about the service changed, so unchanged services keep their identity. */
   snapshot?: ServiceSnapshot;
@@ -167,6 +179,7 @@ export class CloudMapFetcher {
     const unreadableTags: UnreadableTags[] = [];
     const lastCompleteAt = new Map<string, number | undefined>();
     const revisions = new Map<string, number>();
+    let servicesWithoutHealthCheck = 0;
     // An ambiguous name that is skipped keeps its last-known-good services: another account sharing
     // a namespace of the same name is outside the operator's control and must not remove targets.
     const skipped = (name: string) => cycle.missing.includes(name);
@@ -184,6 +197,7 @@ export class CloudMapFetcher {
         };
         snapshots.push(service.snapshot);
         if (service.revision !== undefined) revisions.set(service.service.id, service.revision);
+        if (service.instances !== undefined && !healthChecked(service.service)) servicesWithoutHealthCheck++;
         if (service.atLimit) servicesAtLimit.push(`${service.service.namespace.name}/${service.service.name}`);
         if (service.tagsDenied) unreadableTags.push({ service: `${service.service.namespace.name}/${service.service.name}`, channel: this.channelOf(service) });
       }
@@ -198,6 +212,7 @@ export class CloudMapFetcher {
       unlisted: names.some((name) => !skipped(name) && !cycle.ambiguous.some((a) => a.name === name && !a.used) && !this.state.get(name)?.listed),
       lastCompleteAt,
       servicesReread: cycle.reread,
+      servicesWithoutHealthCheck,
       servicesAtLimit: servicesAtLimit.sort(),
       ambiguousNamespaces: cycle.ambiguous,
       unreadableTags,
@@ -275,6 +290,7 @@ export class CloudMapFetcher {
             const known = state.services.get(service.id);
             const serviceState = known ?? { service, tagsAt: 0, instancesAt: 0 };
             if (!sameService(serviceState.service, service)) {
+              if (healthChecked(serviceState.service) !== healthChecked(service)) serviceState.healthCheckChanged = true;
               serviceState.service = service;
               serviceState.snapshot = undefined;
             }
@@ -373,6 +389,7 @@ export class CloudMapFetcher {
       }
       state.revision = revision;
       state.instancesAt = at;
+      state.healthCheckChanged = undefined;
       cycle.reread++;
       return fresh;
     } catch (error) {
@@ -437,6 +454,10 @@ export class CloudMapFetcher {
 
   /** Health changes do not move the revision, so the health label and filter need a periodic full read. */
   private healthRereadDue(state: ServiceState): boolean {
+    if (state.healthCheckChanged) return true;
+    // Without a health check Cloud Map reports no health (UNKNOWN or none) that could change, so
+    // the revision alone says when the instances changed: re-reading them would only cost calls.
+    if (!healthChecked(state.service)) return false;
     return this.options.clock.monotonicMs() - state.instancesAt >= this.options.healthRefreshMs * spread(`${state.service.id}/instances`);
   }
 }
@@ -507,8 +528,14 @@ function sameService(a: Service, b: Service): boolean {
     a.namespace.arn === b.namespace.arn &&
     a.namespace.owner === b.namespace.owner &&
     a.namespace.shared === b.namespace.shared &&
-    a.createdBy === b.createdBy
+    a.createdBy === b.createdBy &&
+    a.healthChecked === b.healthChecked
   );
+}
+
+/** Unknown (a summary that does not say) counts as checked: re-reading is the safe side. */
+function healthChecked(service: Service): boolean {
+  return service.healthChecked !== false;
 }
 
 /** Same instances in the same order (a health re-read that changed nothing keeps the snapshot). */

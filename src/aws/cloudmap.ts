@@ -8,6 +8,7 @@ import {
   ListServicesCommand,
   ListTagsForResourceCommand,
   type ServiceDiscoveryClient,
+  type ServiceSummary,
 } from "@aws-sdk/client-servicediscovery";
 import type { Instance, Namespace, Service } from "../core/model.js";
 import { AwsCallError, errorCode } from "../errors.js";
@@ -114,6 +115,7 @@ export class CloudMapApi {
               name: required(op, "Services[].Name", summary.Name),
               namespace,
               ...(summary.CreatedByAccount ? { createdBy: summary.CreatedByAccount } : {}),
+              ...healthCheckOf(summary),
             }));
             return { items, NextToken: page.NextToken };
           },
@@ -242,6 +244,18 @@ function toNamespace(
     ...(summary.Arn ? { arn: summary.Arn } : {}),
     ...(summary.ResourceOwner ? { owner: summary.ResourceOwner } : {}),
   };
+}
+
+/**
+ * Whether the service has a health check. A summary with neither config has none, but only a
+ * complete summary can say so: the configs are optional fields, so an older endpoint or a
+ * cut-short answer would look the same. CreateDate, which every service has and every current
+ * summary carries, is taken as the sign of a complete one; without it the answer stays unknown
+ * (counted as checked, so the instances' health is re-read as before).
+ */
+function healthCheckOf(summary: ServiceSummary): { healthChecked?: boolean } {
+  if (summary.HealthCheckConfig || summary.HealthCheckCustomConfig) return { healthChecked: true };
+  return summary.CreateDate === undefined ? {} : { healthChecked: false };
 }
 
 function scopeOf(service: Service) {

@@ -29,6 +29,12 @@ export interface Service {
   readonly namespace: Namespace;
   /** CreatedByAccount: in a shared namespace, a consumer account may create services. */
   readonly createdBy?: string;
+  /**
+   * Whether Cloud Map checks its instances' health (a Route 53 HealthCheckConfig or a
+   * HealthCheckCustomConfig). Absent when ListServices' summary does not say (an older endpoint, a
+   * cut-short summary): unknown counts as checked.
+   */
+  readonly healthChecked?: boolean;
 }
 
 export interface Instance {

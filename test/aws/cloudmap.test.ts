@@ -125,6 +125,25 @@ describe("CloudMapApi", () => {
         expect(input.Filters).toEqual([{ Name: "NAMESPACE_ID", Values: ["ns-1"], Condition: "EQ" }]);
       }
     });
+
+    const created = new Date("2025-01-01T00:00:00Z");
+    it.each([
+      ["a custom health check (ECS service discovery)", { HealthCheckCustomConfig: { FailureThreshold: 1 }, CreateDate: created }, true],
+      ["a Route 53 health check", { HealthCheckConfig: { Type: "HTTP" as const, ResourcePath: "/" }, CreateDate: created }, true],
+      ["a health check but no CreateDate", { HealthCheckCustomConfig: {} }, true],
+      ["no health check in a complete summary (Service Connect, hand-made)", { CreateDate: created }, false],
+      ["no health check and no CreateDate (an older endpoint, a cut-short summary): unknown", {}, undefined],
+    ])("maps a summary with %s", async (_, fields, healthChecked) => {
+      // Prepare
+      mock.on(ListServicesCommand).resolves({ Services: [{ Id: "srv-1", Name: "web", Arn: service.arn, ...fields }] });
+
+      // Act
+      const [listed] = await api.services(namespace);
+
+      // Assess
+      expect(listed?.healthChecked).toBe(healthChecked);
+      expect(listed !== undefined && "healthChecked" in listed).toBe(healthChecked !== undefined);
+    });
   });
 
   describe("tags", () => {
@@ -382,6 +401,26 @@ describe("CloudMapApi against a real endpoint answering 200 with a broken body",
     expect(endpoint.requests[0]?.target).toBe(`Route53AutoNaming_v20170314.${operation}`);
     expect(((error as AwsCallError).cause as Error).name).toBe(causeName);
     expect(failureKind(error)).toBe("malformed");
+  });
+
+  it("reads a service without a health check from the wire (CreateDate as epoch seconds, no health-check config)", async () => {
+    endpoint = await loopbackEndpoint([
+      answer({
+        Services: [
+          { Id: "srv-1", Name: "web", Arn: service.arn, Type: "HTTP", CreateDate: 1735689600.5 },
+          { Id: "srv-2", Name: "api", Arn: service.arn, Type: "HTTP", CreateDate: 1735689600, HealthCheckCustomConfig: { FailureThreshold: 1 } },
+        ],
+      }),
+    ]);
+    useLoopbackEndpoint(endpoint.url);
+    clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: true, region: REGION });
+
+    const listed = await new CloudMapApi(clients.serviceDiscovery, callContext()).services(namespace);
+
+    expect(listed.map((s) => [s.name, s.healthChecked])).toEqual([
+      ["web", false],
+      ["api", true],
+    ]);
   });
 
   it("reads the same endpoint fine when the body is whole (the cases above fail for the body only)", async () => {

@@ -16,6 +16,7 @@ import {
   ServiceNotFound,
   type NamespaceFilter,
   type ServiceDiscoveryClient,
+  type ServiceSummary,
   paginateListInstances,
   paginateListNamespaces,
   paginateListServices,
@@ -173,6 +174,17 @@ describe("ListServices", () => {
     expect(services.map((s) => s.Name)).toEqual(["web", "empty", "down", "nohc", "churn"]);
     expect(services[0]).toMatchObject({ Type: "DNS_HTTP", InstanceCount: 5 });
     expect(services[0]?.Arn).toMatch(/^arn:aws:servicediscovery:us-east-1:123456789012:service\/srv-[0-9a-f]{16}$/);
+  });
+
+  it("carries the health-check config in the summary only for a service that has one, and CreateDate for every service", async () => {
+    const Services: ServiceSummary[] = [];
+    const Filters = [{ Name: "NAMESPACE_ID" as const, Values: [await namespaceId("alpha")], Condition: "EQ" as const }];
+    for await (const page of paginateListServices({ client }, { Filters })) Services.push(...(page.Services ?? []));
+    const summary = (name: string) => Services.find((s) => s.Name === name);
+    expect(summary("web")?.HealthCheckCustomConfig).toBeDefined();
+    expect(summary("nohc")).not.toHaveProperty("HealthCheckCustomConfig");
+    expect(summary("nohc")).not.toHaveProperty("HealthCheckConfig");
+    for (const service of Services) expect(service.CreateDate).toBeInstanceOf(Date);
   });
 
   it("lists services of several namespaces with NAMESPACE_ID IN, and all without a filter", async () => {
