@@ -1,3 +1,4 @@
+import type { Chunk } from "./compact-line.js";
 import { type Chunks } from "./file-content.js";
 import { Label } from "./labels.js";
 import type { TargetGroup } from "./model.js";
@@ -144,7 +145,7 @@ export function shardHashes(groups: readonly TargetGroup[]): Uint32Array {
 /** The targets, rendered, in the file's order, with their key hashes: what a shard is cut from. */
 export interface ShardableTargets {
   readonly keys: readonly string[];
-  readonly lines: readonly Uint8Array[];
+  readonly lines: readonly Chunk[];
   /** hashes[2i], hashes[2i+1]: the hi and lo halves of line i's key hash. */
   readonly hashes: Uint32Array;
 }
@@ -175,11 +176,11 @@ export interface Shard {
 /** One shard's part of the targets, cut from an assignment made by assignShards. */
 export function selectShard(targets: ShardableTargets, shards: Uint16Array, index: number): Shard {
   const keys: string[] = [];
-  const lines: Uint8Array[] = [];
+  const lines: Chunk[] = [];
   for (let i = 0; i < shards.length; i++) {
     if (shards[i] !== index) continue;
     keys.push(targets.keys[i] as string);
-    lines.push(targets.lines[i] as Uint8Array);
+    lines.push(targets.lines[i] as Chunk);
   }
   return { keys, content: frameLines(lines) };
 }

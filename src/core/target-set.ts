@@ -1,7 +1,8 @@
+import { type Chunk, chunkText } from "./compact-line.js";
 import type { Chunks } from "./file-content.js";
 import { Label } from "./labels.js";
 import type { ServiceSnapshot } from "./model.js";
-import { encodeLines, frameLines, renderGroupLine } from "./render.js";
+import { frameLines, renderCompactLines } from "./render.js";
 import { shardHashes } from "./shard.js";
 import { type BuildOptions, buildTargetGroups, type Skip, targetKey } from "./target-groups.js";
 
@@ -17,7 +18,7 @@ export interface TargetSet {
   /** The canonical file content: byte-identical to renderTargetGroups(buildTargetGroups(...).groups). */
   readonly content: Chunks;
   /** The rendered lines of content, in its order (the same objects): what a shard is cut from (shard.ts). */
-  readonly lines: readonly Uint8Array[];
+  readonly lines: readonly Chunk[];
   /** Each line's shard key hash, hi and lo halves: hashes[2i], hashes[2i+1] (see shardHashes). */
   readonly hashes: Uint32Array;
 }
@@ -25,8 +26,8 @@ export interface TargetSet {
 /** One service's targets, rendered: keys[i] is the key of lines[i]. */
 interface BuiltService {
   readonly keys: string[];
-  /** Each group's line of canonical JSON, UTF-8 (views into the service's one buffer). */
-  readonly lines: Uint8Array[];
+  /** Each group's line of canonical JSON, compact (see CompactLine: one buffer per service). */
+  readonly lines: Chunk[];
   /** Shard key hashes, two numbers per line (computed once per service, like the lines). */
   readonly hashes: Uint32Array;
   readonly perNamespace: Map<string, number>;
@@ -38,8 +39,8 @@ interface BuiltService {
  * work of every service whose snapshot is the same object as last time (the fetcher and the
  * enricher hand back the same object when nothing about a service changed). A steady cycle then
  * costs no building at all, and a cycle after churn rebuilds only the services that changed:
- * with 10,000 targets, re-rendering everything is most of a cycle's CPU. Lines are kept as bytes,
- * and the file is only those lines framed (see Chunks): a steady cycle allocates nothing, and the
+ * with 10,000 targets, re-rendering everything is most of a cycle's CPU. Lines are kept as compact
+ * bytes (a tenth of their size, see CompactLine), and the file is only those lines framed (see Chunks): a steady cycle allocates nothing, and the
  * content is the same object as last time, so publishing it compares nothing.
  */
 export class TargetSetBuilder {
@@ -51,7 +52,7 @@ export class TargetSetBuilder {
   build(snapshots: readonly ServiceSnapshot[]): TargetSet {
     if (this.last && sameElements(this.last.inputs, snapshots)) return this.last.set;
     const keys: string[] = [];
-    const lines: Uint8Array[] = [];
+    const lines: Chunk[] = [];
     const hashes: number[] = [];
     const perNamespace = new Map<string, number>();
     const skips: Skip[] = [];
@@ -63,7 +64,7 @@ export class TargetSetBuilder {
       }
       for (let i = 0; i < built.keys.length; i++) {
         keys.push(built.keys[i] as string);
-        lines.push(built.lines[i] as Uint8Array);
+        lines.push(built.lines[i] as Chunk);
         hashes.push(built.hashes[2 * i] as number, built.hashes[2 * i + 1] as number);
       }
       for (const [namespace, count] of built.perNamespace) perNamespace.set(namespace, (perNamespace.get(namespace) ?? 0) + count);
@@ -71,8 +72,8 @@ export class TargetSetBuilder {
     }
     // Sorted as indices into keys and lines: no object per target, not even for a moment.
     const order = Array.from(keys, (_, i) => i);
-    order.sort((a, b) => canonicalOrder(keys[a] as string, lines[a] as Uint8Array, keys[b] as string, lines[b] as Uint8Array));
-    const orderedLines = order.map((i) => lines[i] as Uint8Array);
+    order.sort((a, b) => canonicalOrder(keys[a] as string, lines[a] as Chunk, keys[b] as string, lines[b] as Chunk));
+    const orderedLines = order.map((i) => lines[i] as Chunk);
     const orderedHashes = new Uint32Array(2 * order.length);
     order.forEach((from, to) => {
       orderedHashes[2 * to] = hashes[2 * from] as number;
@@ -99,7 +100,7 @@ export class TargetSetBuilder {
     }
     return {
       keys: result.groups.map(targetKey),
-      lines: encodeLines(result.groups.map(renderGroupLine)),
+      lines: renderCompactLines(result.groups),
       hashes: shardHashes(result.groups),
       perNamespace,
       skips: result.skips,
@@ -112,12 +113,8 @@ export class TargetSetBuilder {
  * compared as the strings they were (UTF-16 code units, as the naive rendering sorts them), not as
  * UTF-8 bytes, which order some characters differently; decoding only for a tie keeps that cheap.
  */
-function canonicalOrder(keyA: string, lineA: Uint8Array, keyB: string, lineB: Uint8Array): number {
-  return compareStrings(keyA, keyB) || compareStrings(decode(lineA), decode(lineB));
-}
-
-function decode(line: Uint8Array): string {
-  return Buffer.from(line.buffer, line.byteOffset, line.length).toString("utf8");
+function canonicalOrder(keyA: string, lineA: Chunk, keyB: string, lineB: Chunk): number {
+  return compareStrings(keyA, keyB) || compareStrings(chunkText(lineA), chunkText(lineB));
 }
 
 function compareStrings(a: string, b: string): number {

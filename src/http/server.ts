@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { asChunks, type FileContent } from "../core/file-content.js";
+import { asChunks, type FileContent, packedPieces } from "../core/file-content.js";
 import { parseShardQuery, type ShardSpec } from "../core/shard.js";
 import { parsePageQuery, renderStatusPage } from "../status/page.js";
 import type { Status } from "../status/status.js";
@@ -98,32 +98,24 @@ function sendStatus(
 const STREAM_BATCH_BYTES = 256 * 1024;
 
 /**
- * The targets file, streamed chunk by chunk (it is ~20 MB at 10,000 instances and never exists as
- * one string or buffer): batches are corked into few writes, and a slow reader is waited for
- * rather than buffered. The content is immutable, so a publish meanwhile does not change what
- * this response sends.
+ * The targets file, streamed in batches (it is ~20 MB at 10,000 instances and never exists as
+ * one string or buffer): its compact lines are decoded into a fresh buffer per batch (a response
+ * keeps what it was given until the socket takes it), and a slow reader is waited for rather than
+ * buffered, so a response holds about one batch. The content is immutable, so a publish meanwhile
+ * does not change what this response sends.
  */
 function sendContent(response: ServerResponse, head: boolean, content: FileContent): void {
-  const { chunks, byteLength } = asChunks(content);
-  response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store", "content-length": byteLength });
+  const chunks = asChunks(content);
+  response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store", "content-length": chunks.byteLength });
   if (head) {
     response.end();
     return;
   }
   void (async () => {
-    let batch = 0;
-    response.cork();
-    for (const chunk of chunks) {
+    for (const batch of packedPieces(chunks, STREAM_BATCH_BYTES, false)) {
       if (response.destroyed) return;
-      const flowing = response.write(chunk);
-      batch += chunk.length;
-      if (batch < STREAM_BATCH_BYTES) continue;
-      batch = 0;
-      response.uncork();
-      if (!flowing) await drained(response);
-      response.cork();
+      if (!response.write(batch)) await drained(response);
     }
-    response.uncork();
     response.end();
   })();
 }

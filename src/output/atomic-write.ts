@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as nodeFs from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { type Chunks, type FileContent, isChunks } from "../core/file-content.js";
+import { type FileContent, isChunks, packedPieces } from "../core/file-content.js";
 
 /** The facts of a file that change when it is replaced or rewritten; compared by stat only (no read). */
 export interface FileFacts {
@@ -128,7 +128,8 @@ function throwIfAborted(path: string, signal: AbortSignal | undefined): void {
  */
 function chunksOf(content: FileContent): Iterable<Uint8Array> {
   if (typeof content === "string") return encodedPieces(content);
-  if (isChunks(content)) return packedPieces(content);
+  // Chunks (one rendered line each) are packed so that one write(2) carries a full buffer.
+  if (isChunks(content)) return packedPieces(content, WRITE_CHUNK_BYTES, true);
   return slicedPieces(content);
 }
 
@@ -147,26 +148,6 @@ function* encodedPieces(content: string): Generator<Uint8Array> {
     read += encoded.read;
     yield buffer.subarray(0, encoded.written);
   }
-}
-
-/** Small chunks (one rendered line each) are gathered so that one write(2) carries up to a full buffer. */
-function* packedPieces(content: Chunks): Generator<Uint8Array> {
-  if (content.byteLength === 0) return;
-  const buffer = new Uint8Array(Math.min(WRITE_CHUNK_BYTES, content.byteLength));
-  let filled = 0;
-  for (const chunk of content.chunks) {
-    for (let offset = 0; offset < chunk.length; ) {
-      const length = Math.min(chunk.length - offset, buffer.length - filled);
-      buffer.set(length === chunk.length ? chunk : chunk.subarray(offset, offset + length), filled);
-      filled += length;
-      offset += length;
-      if (filled === buffer.length) {
-        yield buffer;
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield buffer.subarray(0, filled);
 }
 
 /** write(2) may write less than asked (a signal, a full pipe); loop until the chunk is on disk. */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { asChunks, byteLengthOf, chunksFrom, sameBytes, textOf } from "../../src/core/file-content.js";
+import { CompactLine } from "../../src/core/compact-line.js";
+import { asChunks, byteLengthOf, chunksFrom, packedPieces, sameBytes, textOf } from "../../src/core/file-content.js";
+import type { TargetGroup } from "../../src/core/model.js";
+import { frameLines, renderCompactLines, renderTargetGroups } from "../../src/core/render.js";
 
 const bytes = (text: string) => Buffer.from(text, "utf8");
 
@@ -58,7 +61,67 @@ describe("content helpers", () => {
     for (const content of [text, bytes(text), chunksFrom([bytes("é"), bytes("😀x\n")])]) {
       expect(byteLengthOf(content)).toBe(bytes(text).length);
       expect(textOf(content)).toBe(text);
-      expect(Buffer.concat(asChunks(content).chunks).equals(bytes(text))).toBe(true);
+      expect(Buffer.concat([...packedPieces(asChunks(content), 2, false)]).equals(bytes(text))).toBe(true);
     }
+  });
+});
+
+/** A service of `count` targets whose lines differ in a task id and an address (compact: copies and literals). */
+function service(name: string, count: number, marker = ""): TargetGroup[] {
+  return Array.from({ length: count }, (_, i) => ({
+    targets: [`10.0.0.${i}:8080`],
+    labels: { service: name, note: `ünï 😀${marker}`, taskid: `task-${i}-${"0".repeat(i)}`, zone: "eu-west-1a" },
+  }));
+}
+
+describe("compact content", () => {
+  const groups = [...service("web", 4), ...service("api", 3)];
+  const content = () => frameLines([...renderCompactLines(groups.slice(0, 4)), ...renderCompactLines(groups.slice(4))]);
+
+  it("is the same bytes as its rendering, and as the same lines rendered again (other objects)", () => {
+    const expected = renderTargetGroups(groups);
+
+    expect(textOf(content())).toBe(expected);
+    expect(sameBytes(content(), expected)).toBe(true);
+    expect(sameBytes(content(), content())).toBe(true);
+    expect(sameBytes(bytes(expected), content())).toBe(true);
+  });
+
+  it("differs when one line differs at the same length, or in length", () => {
+    const zone = [...groups.slice(0, 4), ...service("api", 3).map((group) => ({ ...group, labels: { ...group.labels, zone: "eu-west-1b" } }))];
+    const longer = [...groups.slice(0, 4), ...service("api", 3, "x")];
+
+    expect(frameLines(renderCompactLines(zone)).byteLength).toBe(content().byteLength);
+    expect(sameBytes(content(), frameLines(renderCompactLines(zone)))).toBe(false);
+    expect(sameBytes(content(), frameLines(renderCompactLines(longer)))).toBe(false);
+  });
+
+  it("skips a compact line both sides share without decoding it", () => {
+    // Prepare: decoding the shared line would read past its poisoned buffer and throw.
+    const [line] = renderCompactLines(service("web", 1)) as [CompactLine];
+    const poisoned = new CompactLine(new Proxy(line.bytes, { get: () => { throw new Error("the shared line was read"); } }), 0, 0, line.length);
+
+    // Assess
+    expect(sameBytes(frameLines([poisoned]), frameLines([poisoned]))).toBe(true);
+  });
+
+  it.each([1, 7, 100, 4096])("packs the bytes into pieces of %i bytes, fresh or through one reused buffer", (size) => {
+    // Prepare
+    const expected = bytes(renderTargetGroups(groups));
+
+    // Act
+    const fresh = [...packedPieces(content(), size, false)];
+    const reused: Buffer[] = [];
+    for (const piece of packedPieces(content(), size, true)) reused.push(Buffer.from(piece));
+
+    // Assess: full pieces but the last, which is shorter. Fresh pieces are kept uncopied, so a
+    // reused buffer among them would overwrite earlier ones and break the bytes.
+    for (const pieces of [fresh, reused]) {
+      expect(Buffer.concat(pieces).equals(expected)).toBe(true);
+      expect(pieces.slice(0, -1).every((piece) => piece.length === size)).toBe(true);
+      expect(pieces.at(-1)?.length).toBe(expected.length - size * (pieces.length - 1));
+    }
+    const raw = [...packedPieces(content(), size, true)];
+    expect(raw.every((piece) => piece.buffer === raw[0]?.buffer && piece.byteOffset === raw[0]?.byteOffset)).toBe(true);
   });
 });

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { EcsTaskDefinition, ServiceSnapshot, TargetGroup } from "../../src/core/model.js";
+import { chunkText, copyChunk } from "../../src/core/compact-line.js";
 import { textOf } from "../../src/core/file-content.js";
-import { encodeLines, frameLines, renderGroupLine, renderLines, renderTargetGroups } from "../../src/core/render.js";
+import { frameLines, renderCompactLines, renderGroupLine, renderLines, renderTargetGroups } from "../../src/core/render.js";
 import { buildTargetGroups } from "../../src/core/target-groups.js";
 
 describe("renderTargetGroups", () => {
@@ -70,36 +71,163 @@ describe("renderTargetGroups", () => {
 });
 
 describe("frameLines (the file as chunks)", () => {
-  const lines = [
-    '{"targets":["10.0.1.5:8080"],"labels":{"a":"ünï 😀 \\uFF01"}}',
-    '{"targets":["10.0.1.6:9779"],"labels":{}}',
-    '{"targets":["[::1]:80"],"labels":{"b":"x"}}',
+  const groups: TargetGroup[] = [
+    { targets: ["10.0.1.5:8080"], labels: { a: "ünï 😀 \\uFF01" } },
+    { targets: ["10.0.1.6:9779"], labels: {} },
+    { targets: ["[::1]:80"], labels: { b: "x" } },
   ];
 
   it.each([0, 1, 3])("gives the bytes of renderLines, in more than one chunk, for %i lines", (count) => {
     // Act
-    const content = frameLines(encodeLines(lines.slice(0, count)));
+    const content = frameLines(renderCompactLines(groups.slice(0, count)));
 
     // Assess
-    const expected = Buffer.from(renderLines(lines.slice(0, count)), "utf8");
-    expect(Buffer.concat(content.chunks).equals(expected)).toBe(true);
+    const expected = Buffer.from(renderLines(groups.slice(0, count).map(renderGroupLine)), "utf8");
+    expect(Buffer.from(textOf(content), "utf8").equals(expected)).toBe(true);
     expect(content.byteLength).toBe(expected.length);
     if (count > 0) expect(content.chunks.length).toBe(2 * count + 1);
   });
 
-  it("encodes a service's lines as views of one buffer, each exactly its line", () => {
-    const encoded = encodeLines(lines);
+  it("keeps a service's lines in one buffer, each exactly its line", () => {
+    const lines = renderCompactLines(groups);
 
-    expect(encoded.map((line) => Buffer.from(line).toString("utf8"))).toEqual(lines);
-    expect(new Set(encoded.map((line) => line.buffer)).size).toBe(1);
+    expect(lines.map(chunkText)).toEqual(groups.map(renderGroupLine));
+    expect(new Set(lines.map((line) => line.bytes)).size).toBe(1);
   });
 
   it("renders the golden estate to the same bytes as the string rendering", () => {
     const { groups } = buildTargetGroups(goldenEstate(), { dropStoppedTasks: true });
 
-    const content = frameLines(encodeLines(groups.map(renderGroupLine)));
+    const content = frameLines(renderCompactLines(groups));
 
     expect(textOf(content)).toBe(readFileSync(new URL("./__golden__/ecs-services.json", import.meta.url), "utf8"));
+  });
+});
+
+/** Strings JSON escapes, or encodes in 2, 3 and 4 UTF-8 bytes, or that share prefixes with each other. */
+const TRICKY = [
+  "",
+  "a",
+  '"',
+  "\\",
+  '\\"quoted\\"',
+  "\n\r\t\b\f",
+  "\u0000\u0001\u001f\u007f",
+  "line\u2028para\u2029",
+  "\ud800",
+  "lone \udc00 low",
+  "x\ud83d",
+  "x\ud83dy",
+  "x\ud83d\ude00",
+  "x\ud83d\ude01",
+  "x\ud83e\udd80",
+  "é",
+  "ü€",
+  "\uFF01",
+  "😀😁",
+  "</script>",
+  "arn:aws:ecs:eu-west-1:123456789012:task/prod/0f3b9c1e2d4a4b5c8d7e6f5a4b3c2d1e",
+  "arn:aws:ecs:eu-west-1:123456789012:task/prod/7a6b5c4d3e2f4a1b9c8d7e6f5a4b3c2d",
+  "arn:aws:ecs:eu-west-1:123456789012:task/prod/",
+  "10.0.1.5",
+  "10.0.1.57",
+  "x".repeat(200),
+  "y".repeat(20_000),
+];
+
+/** Label names: sorted as strings, except integer-like ones, which JavaScript objects list first. */
+const NAMES = ["__meta_a", "__meta_b", "__metrics_path__", "ü", "a\"b", "", "z", "10", "2", "01", "4294967295", "__proto__", "job"];
+
+/** A deterministic pseudo-random sequence (mulberry32), so a failing seed replays. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * One service's groups: shared labels, and per instance some changed, dropped and added ones, and
+ * various targets. Labels are made with Object.fromEntries, so "__proto__" is an own label.
+ */
+function serviceGroups(seed: number): TargetGroup[] {
+  const next = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const value = () => (next() < 0.7 ? pick(TRICKY) : `${pick(TRICKY)}${pick(TRICKY)}`);
+  const shared = Object.fromEntries(NAMES.filter(() => next() < 0.6).map((name) => [name, value()]));
+  return Array.from({ length: 1 + Math.floor(next() * 8) }, () => {
+    const labels = Object.entries(shared).flatMap(([name, v]) => {
+      const roll = next();
+      return roll < 0.1 ? [] : roll < 0.3 ? [[name, value()]] : [[name, v]];
+    });
+    if (next() < 0.3) labels.push([pick(NAMES), value()]);
+    const targets = Array.from({ length: Math.floor(next() * 3) }, () => (next() < 0.8 ? `10.0.${Math.floor(next() * 3)}.5:8080` : value()));
+    return { targets, labels: Object.fromEntries(labels) as Record<string, string> };
+  });
+}
+
+function decodedBytes(line: Parameters<typeof chunkText>[0]): Buffer {
+  const bytes = Buffer.alloc(line.length);
+  copyChunk(line, 0, line.length, bytes, 0);
+  return bytes;
+}
+
+describe("renderCompactLines", () => {
+  it("is what JSON.stringify writes: targets, then the sorted labels' pieces joined by commas", () => {
+    // The structure renderCompactLines builds lines from, held against the reference rendering.
+    for (let seed = 1; seed <= 300; seed++) {
+      for (const group of serviceGroups(seed)) {
+        const names = Object.keys(group.labels).sort();
+        if (names.some((name) => /^\d/.test(name) || name === "__proto__")) continue;
+        const pieces = names.map((name) => `${JSON.stringify(name)}:${JSON.stringify(group.labels[name])}`);
+        expect(renderGroupLine(group)).toBe(`{"targets":${JSON.stringify(group.targets)},"labels":{${pieces.join(",")}}}`);
+      }
+    }
+  });
+
+  it("decodes to exactly renderGroupLine's bytes, over seeded random services of tricky strings", () => {
+    for (let seed = 1; seed <= 500; seed++) {
+      // Prepare
+      const groups = serviceGroups(seed);
+
+      // Act
+      const lines = renderCompactLines(groups);
+
+      // Assess
+      expect(lines).toHaveLength(groups.length);
+      groups.forEach((group, i) => {
+        const expected = Buffer.from(renderGroupLine(group), "utf8");
+        const line = lines[i] as (typeof lines)[number];
+        expect(line.length, `seed ${seed}, line ${i}`).toBe(expected.length);
+        expect(decodedBytes(line).equals(expected), `seed ${seed}, line ${i}: ${renderGroupLine(group)}`).toBe(true);
+      });
+      expect(textOf(frameLines(lines)), `seed ${seed}`).toBe(renderTargetGroups(groups));
+    }
+  });
+
+  it("orders integer-like label names first and leaves out __proto__, as JSON.stringify does", () => {
+    const groups: TargetGroup[] = [
+      { targets: ["a:1"], labels: Object.fromEntries([["b", "1"], ["10", "x"], ["2", "y"], ["__proto__", "p"], ["01", "z"]]) },
+      { targets: ["a:2"], labels: Object.fromEntries([["10", "x"], ["b", "2"], ["__proto__", "q"], ["4294967295", "big"]]) },
+    ];
+
+    expect(renderCompactLines(groups).map(chunkText)).toEqual(groups.map(renderGroupLine));
+    expect(renderGroupLine(groups[0] as TargetGroup)).toBe('{"targets":["a:1"],"labels":{"2":"y","10":"x","01":"z","b":"1"}}');
+  });
+
+  it("renders empty labels and empty targets", () => {
+    const groups: TargetGroup[] = [
+      { targets: [], labels: {} },
+      { targets: ["a:1"], labels: { x: "1" } },
+      { targets: [], labels: {} },
+    ];
+
+    expect(renderCompactLines(groups).map(chunkText)).toEqual(groups.map(renderGroupLine));
+    expect(renderCompactLines([])).toEqual([]);
   });
 });
 

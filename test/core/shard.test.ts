@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { textOf } from "../../src/core/file-content.js";
 import type { TargetGroup } from "../../src/core/model.js";
-import { encodeLines, renderGroupLine, renderTargetGroups } from "../../src/core/render.js";
+import { renderCompactLines, renderTargetGroups } from "../../src/core/render.js";
 import {
   assignShards,
   countPerShard,
@@ -81,8 +81,16 @@ function estate(count: number, seed = 1): TargetGroup[] {
   return groups;
 }
 
+/** The groups as the builder keeps them: compact lines, one template and buffer per run of one service's groups. */
 function shardable(groups: readonly TargetGroup[]): ShardableTargets {
-  return { keys: groups.map(shardKey), lines: encodeLines(groups.map(renderGroupLine)), hashes: shardHashes(groups) };
+  const services: TargetGroup[][] = [];
+  for (const group of groups) {
+    const last = services.at(-1);
+    const name = group.labels.__meta_cloudmap_service_name;
+    if (last !== undefined && last[0]?.labels.__meta_cloudmap_service_name === name) last.push(group);
+    else services.push([group]);
+  }
+  return { keys: groups.map(shardKey), lines: services.flatMap(renderCompactLines), hashes: shardHashes(groups) };
 }
 
 describe("fnv1a64", () => {

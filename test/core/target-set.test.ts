@@ -4,6 +4,8 @@ import { renderTargetGroups } from "../../src/core/render.js";
 import { buildTargetGroups, targetKey } from "../../src/core/target-groups.js";
 import { TargetSetBuilder } from "../../src/core/target-set.js";
 import { ecsTask, instance, namespace, shuffled, snapshot } from "../helpers/fixtures.js";
+import { syntheticSnapshots } from "../helpers/synthetic-snapshots.js";
+import { CompactLine } from "../../src/core/compact-line.js";
 
 const dns = namespace();
 const http = namespace({ id: "ns-http", name: "connect", type: "HTTP", httpName: "connect" });
@@ -131,6 +133,25 @@ describe("TargetSetBuilder", () => {
     expect(reused).toHaveLength(3);
     for (const line of reused) expect(second.content.chunks).toContain(line);
     expect(second.content.chunks.length).toBe(2 * second.keys.length + 1);
+  });
+
+  it("keeps the lines of 10,000 instances in less than a quarter of their bytes, rendering the same file", () => {
+    // Prepare: the bench's 10,000-instance estate (500 services of 20 tasks, a fifth with a second endpoint).
+    const snapshots = syntheticSnapshots({ namespaces: 5, servicesPerNamespace: 100, instancesPerService: 20, withEcs: true });
+
+    // Act
+    const set = new TargetSetBuilder().build(snapshots);
+
+    // Assess: what the lines keep alive is their services' buffers (templates and op streams).
+    const buffers = new Set(set.lines.map((line) => (line as CompactLine).bytes.buffer));
+    const kept = [...buffers].reduce((sum, buffer) => sum + buffer.byteLength, 0);
+    const decoded = set.lines.reduce((sum, line) => sum + line.length, 0);
+    expect(set.lines).toHaveLength(12_000);
+    expect(set.lines.every((line) => line instanceof CompactLine)).toBe(true);
+    expect(buffers.size).toBe(500);
+    expect(decoded).toBeGreaterThan(19_000_000);
+    expect(kept).toBeLessThan(decoded / 4);
+    expect(textOf(set.content)).toBe(renderTargetGroups(buildTargetGroups(snapshots).groups));
   });
 
   it("renders an estate with no targets as the canonical empty file", () => {

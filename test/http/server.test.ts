@@ -1,10 +1,11 @@
 import { once } from "node:events";
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { Counter, Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FileContent, textOf } from "../../src/core/file-content.js";
-import { encodeLines, frameLines, renderLines } from "../../src/core/render.js";
+import type { TargetGroup } from "../../src/core/model.js";
+import { frameLines, renderCompactLines, renderTargetGroups } from "../../src/core/render.js";
 import { createHttpServer, type HealthView } from "../../src/http/server.js";
 import { HealthState } from "../../src/runtime/health.js";
 import { memoryLogger } from "../helpers/fixtures.js";
@@ -174,10 +175,14 @@ describe("createHttpServer", () => {
     });
 
     it("streams chunked content (the targets file) as the same bytes as its text rendering, with its length", async () => {
-      // Prepare: ~4 MB in 2 chunks per line, with multi-byte characters.
-      const lines = Array.from({ length: 20_000 }, (_, i) => `{"targets":["10.0.${i >> 8}.${i & 255}:8080"],"labels":{"note":"ünï 😀 ${"x".repeat(150)}"}}`);
-      targets = frameLines(encodeLines(lines));
-      const expected = Buffer.from(renderLines(lines), "utf8");
+      // Prepare: ~4 MB of compact lines (services of 20), with multi-byte characters.
+      const groups: TargetGroup[] = Array.from({ length: 20_000 }, (_, i) => ({
+        targets: [`10.0.${i >> 8}.${i & 255}:8080`],
+        labels: { note: `ünï 😀 ${"x".repeat(150)}`, service: `svc-${Math.floor(i / 20)}`, task: `t-${i}-😀` },
+      }));
+      const services = Array.from({ length: 1000 }, (_, s) => groups.slice(20 * s, 20 * s + 20));
+      targets = frameLines(services.flatMap((service) => renderCompactLines(service)));
+      const expected = Buffer.from(renderTargetGroups(groups), "utf8");
 
       // Act
       const response = await fetch(`${base}/prometheus-targets`);
@@ -188,7 +193,7 @@ describe("createHttpServer", () => {
     });
 
     it("answers HEAD for chunked content with its length and no body", async () => {
-      targets = frameLines(encodeLines(['{"targets":["10.0.1.5:8080"],"labels":{}}']));
+      targets = frameLines(renderCompactLines([{ targets: ["10.0.1.5:8080"], labels: {} }]));
 
       const response = await fetch(`${base}/prometheus-targets`, { method: "HEAD" });
 
@@ -198,8 +203,8 @@ describe("createHttpServer", () => {
 
     it("stops streaming to a client that goes away, and keeps serving others", async () => {
       // Prepare: more than the socket buffers hold, so the stream waits on the client.
-      const lines = Array.from({ length: 50_000 }, (_, i) => `{"targets":["10.1.${i >> 8}.${i & 255}:8080"],"labels":{"pad":"${"p".repeat(200)}"}}`);
-      targets = frameLines(encodeLines(lines));
+      const groups = Array.from({ length: 50_000 }, (_, i) => ({ targets: [`10.1.${i >> 8}.${i & 255}:8080`], labels: { pad: `${"p".repeat(200)}${i}` } }));
+      targets = frameLines(renderCompactLines(groups));
       const { port } = server.address() as AddressInfo;
       const socket = connect(port, "127.0.0.1");
       await once(socket, "connect");
@@ -214,6 +219,43 @@ describe("createHttpServer", () => {
       // Assess
       expect(await response.text()).toBe(TARGETS);
       expect(logged.lines().filter((line) => line.level === "error")).toEqual([]);
+    });
+
+    it("waits on a slow client instead of queueing the file: about one batch held, then every byte", async () => {
+      // Prepare: ~11 MB of compact lines, far more than the socket buffers hold.
+      const groups = Array.from({ length: 50_000 }, (_, i) => ({ targets: [`10.1.${i >> 8}.${i & 255}:8080`], labels: { pad: `${"p".repeat(200)}${i}` } }));
+      targets = frameLines(renderCompactLines(groups));
+      const expected = Buffer.from(renderTargetGroups(groups), "utf8");
+      const responses: ServerResponse[] = [];
+      server.on("request", (_, response: ServerResponse) => responses.push(response));
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, "127.0.0.1");
+      await once(socket, "connect");
+      const received: Buffer[] = [];
+      socket.on("data", (data: Buffer) => received.push(data));
+      socket.pause();
+      socket.write("GET /prometheus-targets HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+      // Act: the client reads nothing until the server's queue stops growing.
+      let queued = -1;
+      let most = 0;
+      for (let stable = 0; stable < 5; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const response = responses[0];
+        if (response === undefined) continue;
+        most = Math.max(most, response.writableLength);
+        stable = response.writableLength === queued ? stable + 1 : 0;
+        queued = response.writableLength;
+      }
+      socket.resume();
+      await once(socket, "end");
+
+      // Assess: at most one 256 KB batch and the headers queued, not the file; then the whole body.
+      expect(most).toBeLessThanOrEqual(256 * 1024 + 1024);
+      const raw = Buffer.concat(received);
+      const body = raw.subarray(raw.indexOf("\r\n\r\n") + 4);
+      expect(body.length).toBe(expected.length);
+      expect(body.equals(expected)).toBe(true);
     });
 
     it("serves an empty list before anything was published", async () => {

@@ -3,6 +3,10 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { chunksFrom } from "../../src/core/file-content.js";
+import type { TargetGroup } from "../../src/core/model.js";
+import { frameLines, renderCompactLines, renderTargetGroups } from "../../src/core/render.js";
+import { buildTargetGroups } from "../../src/core/target-groups.js";
+import { TargetSetBuilder } from "../../src/core/target-set.js";
 import {
   AbortError,
   isTempNameOf,
@@ -11,6 +15,7 @@ import {
   writeFileAtomic,
 } from "../../src/output/atomic-write.js";
 import { tempDirs } from "../helpers/fixtures.js";
+import { syntheticSnapshots } from "../helpers/synthetic-snapshots.js";
 import { type Call, enospc, recordingFs } from "./recording-fs.js";
 
 const dirs = tempDirs("cloudmap-sd-atomic-");
@@ -265,6 +270,43 @@ describe("writeFileAtomic", () => {
       // Assess
       expect((await readFile(path)).equals(Buffer.concat(parts))).toBe(true);
       expect(calls.filter((call) => call.op === "write")).toHaveLength(3);
+    });
+
+    it("writes compact lines (a built target set) as exactly the canonical rendering", async () => {
+      // Prepare: 1,000 instances, a fifth with a second endpoint: ~2 MB, so lines straddle the write buffers.
+      const path = join(dir, "ecs-services.json");
+      const snapshots = syntheticSnapshots({ namespaces: 2, servicesPerNamespace: 25, instancesPerService: 20 });
+      const set = new TargetSetBuilder().build(snapshots);
+      const { fs, calls } = recordingFs();
+
+      // Act
+      await writeFileAtomic(path, set.content, { fs });
+
+      // Assess
+      const expected = Buffer.from(renderTargetGroups(buildTargetGroups(snapshots).groups), "utf8");
+      expect(expected.length).toBeGreaterThan(WRITE_CHUNK_BYTES);
+      expect((await readFile(path)).equals(expected)).toBe(true);
+      expect(calls.filter((call) => call.op === "write")).toHaveLength(Math.ceil(expected.length / WRITE_CHUNK_BYTES));
+    });
+
+    it("writes a compact line larger than the write buffer, its template's and its own literal bytes alike", async () => {
+      // Prepare: the template has a 1.5-buffer label; the second line differs in it (a literal of
+      // the same size) and copies the rest.
+      const path = join(dir, "ecs-services.json");
+      const groups: TargetGroup[] = [
+        { targets: ["10.0.0.1:80"], labels: { big: `é${"a".repeat(WRITE_CHUNK_BYTES * 1.5)}`, job: "web" } },
+        { targets: ["10.0.0.2:80"], labels: { big: `é${"b".repeat(WRITE_CHUNK_BYTES * 1.5)}😀`, job: "web" } },
+      ];
+      const content = frameLines(renderCompactLines(groups));
+      const { fs, calls } = recordingFs();
+
+      // Act
+      await writeFileAtomic(path, content, { fs });
+
+      // Assess
+      const expected = Buffer.from(renderTargetGroups(groups), "utf8");
+      expect((await readFile(path)).equals(expected)).toBe(true);
+      expect(calls.filter((call) => call.op === "write")).toHaveLength(Math.ceil(expected.length / WRITE_CHUNK_BYTES));
     });
 
     it("writes an empty file for empty chunked content", async () => {
