@@ -1,4 +1,4 @@
-import { getHeapStatistics } from "node:v8";
+import { getHeapStatistics, writeHeapSnapshot } from "node:v8";
 /**
  * The measured child process: one strategy, driven over IPC by bench/run.ts, so that its peak RSS
  * and CPU time are its own and not the emulator's. Usage (forked): worker.js <strategy> <dir>.
@@ -179,6 +179,8 @@ async function main(): Promise<void> {
           const maxRssMb = process.resourceUsage().maxRSS / 1024;
           // After the peak is read: what the sidecar keeps between cycles once garbage is collected.
           (globalThis as { gc?: () => void }).gc?.();
+          // BENCH_HEAP_SNAPSHOT=file: what is kept, for DevTools' Memory tab (or a script over its JSON).
+          if (process.env.BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT);
           return { type: "loop-stopped", cycles, maxRssMb, retainedHeapMb: mb(process.memoryUsage().heapUsed) };
         }
         case "exit":

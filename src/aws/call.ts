@@ -67,6 +67,19 @@ export function required<T>(operation: string, field: string, value: T | null | 
 }
 
 /**
+ * A map the API types as strings to strings (instance or service attributes). A JSON answer can
+ * still carry null or a number there (a proxy, a fault): that fails the call like a missing field,
+ * keeping the last-known-good, rather than reaching the file as a label that is not a string.
+ */
+export function stringRecord(operation: string, field: string, value: Record<string, unknown> | null | undefined): Record<string, string> {
+  const record = value ?? {};
+  for (const [key, item] of Object.entries(record)) {
+    if (typeof item !== "string") throw new MalformedResponseError(operation, `${field}.${key} as a string`);
+  }
+  return record as Record<string, string>;
+}
+
+/**
  * Reads every page of a NextToken-paginated call. Guards against a token that repeats, which
  * would otherwise loop forever against a misbehaving endpoint.
  */

@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-servicediscovery";
 import type { Instance, Namespace, Service } from "../core/model.js";
 import { AwsCallError, errorCode } from "../errors.js";
-import { allPages, awsCall, type CallContext, required } from "./call.js";
+import { allPages, awsCall, type CallContext, required, stringRecord } from "./call.js";
 
 /** DiscoverInstances' largest page, and Cloud Map's default per-service instance quota. */
 export const DISCOVER_INSTANCES_MAX = 1000;
@@ -139,7 +139,7 @@ export class CloudMapApi {
         for (const tag of required(op, "Tags", output.Tags)) {
           tags[required(op, "Tags[].Key", tag.Key)] = required(op, "Tags[].Value", tag.Value);
         }
-        return tags;
+        return stringRecord(op, "Tags[].Value", tags);
       },
       abortSignal,
     );
@@ -159,7 +159,7 @@ export class CloudMapApi {
       async () => {
         const output = await this.client.send(new GetServiceAttributesCommand({ ServiceId: service.arn }));
         // A service that never had attributes answers an empty map.
-        return { ...required(op, "ServiceAttributes", output.ServiceAttributes).Attributes };
+        return { ...stringRecord(op, "ServiceAttributes.Attributes", required(op, "ServiceAttributes", output.ServiceAttributes).Attributes) };
       },
       abortSignal,
     );
@@ -191,7 +191,7 @@ export class CloudMapApi {
             id: required(op, "Instances[].InstanceId", instance.InstanceId),
             // Passed through as Cloud Map returns them (IPv4, IPv6, port, custom attributes): the
             // core decides what they mean. Absent only for an instance registered without any.
-            attributes: instance.Attributes ?? {},
+            attributes: stringRecord(op, "Instances[].Attributes", instance.Attributes),
             ...(instance.HealthStatus ? { healthStatus: instance.HealthStatus } : {}),
           }),
         );

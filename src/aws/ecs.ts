@@ -126,12 +126,12 @@ function readTaskDefinition(output: DescribeTaskDefinitionCommandOutput): EcsTas
 
 /** A container without docker labels is common (dockerLabels is optional), not malformed. */
 function toContainer(container: ContainerDefinition): EcsTaskDefinition["containers"][number] {
-  return { name: container.name ?? "", dockerLabels: container.dockerLabels ?? {} };
+  return { name: container.name ?? "", dockerLabels: onlyStrings(container.dockerLabels ?? {}) };
 }
 
 function toEcsTask(task: Task): EcsTask {
   const tags: Record<string, string> = {};
-  for (const tag of task.tags ?? []) if (tag.key !== undefined) tags[tag.key] = tag.value ?? "";
+  for (const tag of task.tags ?? []) if (typeof tag.key === "string") tags[tag.key] = typeof tag.value === "string" ? tag.value : "";
   const optional = {
     clusterArn: task.clusterArn,
     taskDefinitionArn: task.taskDefinitionArn,
@@ -143,7 +143,9 @@ function toEcsTask(task: Task): EcsTask {
     healthStatus: task.healthStatus,
     containerInstanceArn: task.containerInstanceArn,
   };
-  const present = Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined && value !== ""));
+  // Typed as strings, but a JSON answer can carry null or a number: these become labels, and a
+  // label that is not a string would make Prometheus reject the whole file.
+  const present = Object.fromEntries(Object.entries(optional).filter(([, value]) => typeof value === "string" && value !== ""));
   const portBindings = hostPortBindings(task);
   return { taskArn: task.taskArn as string, tags, ...present, ...(portBindings ? { portBindings } : {}) };
 }
@@ -158,4 +160,11 @@ function hostPortBindings(task: Task): PortBinding[] | undefined {
     }
   }
   return bindings.length > 0 ? bindings : undefined;
+}
+
+/** Docker labels that are strings (the only kind a task definition has; anything else is dropped). */
+function onlyStrings(record: Record<string, unknown>): Record<string, string> {
+  const strings: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record)) if (typeof value === "string") strings[key] = value;
+  return strings;
 }

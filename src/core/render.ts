@@ -104,13 +104,16 @@ function templateOf(group: TargetGroup): Template {
   let offset = labelsStart;
   const labels = new Map<string, TemplateLabel>();
   for (const name of labelNames(group)) {
+    const value = group.labels[name] as string;
+    // Labels are strings; should anything else get here, the pieces stay JSON.stringify's: an
+    // undefined value is left out, null and numbers are written bare (see writeLine).
+    if (value === undefined) continue;
     const separated = labels.size > 0;
     if (separated) {
       text += ",";
       offset += 1;
     }
     const nameJson = JSON.stringify(name);
-    const value = group.labels[name] as string;
     const valueJson = JSON.stringify(value);
     const valueStart = offset + utf8Length(nameJson) + 1;
     const end = valueStart + utf8Length(valueJson);
@@ -135,8 +138,10 @@ function writeLine(writer: CompactLineWriter, template: Template, group: TargetG
   let separate = false;
   for (const name of labelNames(group)) {
     const value = group.labels[name] as string;
+    if (value === undefined) continue;
     const known = template.labels.get(name);
-    if (known === undefined) {
+    // The value's prefix and closing quote are shared only between two strings.
+    if (known === undefined || (value !== known.value && (typeof value !== "string" || typeof known.value !== "string"))) {
       writer.text(`${separate ? "," : ""}${JSON.stringify(name)}:${JSON.stringify(value)}`);
     } else {
       let from = known.start;

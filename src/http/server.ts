@@ -95,7 +95,7 @@ function sendStatus(
 }
 
 /** Bytes sent between two checks of the socket's buffer: bounds what one response queues. */
-const STREAM_BATCH_BYTES = 256 * 1024;
+const STREAM_BATCH_BYTES = 64 * 1024;
 
 /**
  * The targets file, streamed in batches (it is ~20 MB at 10,000 instances and never exists as
@@ -112,11 +112,16 @@ function sendContent(response: ServerResponse, head: boolean, content: FileConte
     return;
   }
   void (async () => {
-    for (const batch of packedPieces(chunks, STREAM_BATCH_BYTES, false)) {
-      if (response.destroyed) return;
-      if (!response.write(batch)) await drained(response);
+    try {
+      for (const batch of packedPieces(chunks, STREAM_BATCH_BYTES, false)) {
+        if (response.destroyed) return;
+        if (!response.write(batch)) await drained(response);
+      }
+      response.end();
+    } catch (error) {
+      // Nothing here should throw; if it did, this one response fails, not the process.
+      response.destroy(error as Error);
     }
-    response.end();
   })();
 }
 

@@ -91,6 +91,14 @@ describe("CloudMapApi with a namespace of another account", () => {
     expect(mock.commandCalls(GetServiceAttributesCommand)[0]?.args[0].input).toEqual({ ServiceId: service.arn });
     expect(failureKind(await api.serviceAttributes(service).catch((e: unknown) => e))).toBe("malformed");
   });
+
+  it("fails a service attribute that is not a string (it would become a label)", async () => {
+    mock.on(GetServiceAttributesCommand).resolves({ ServiceAttributes: { ServiceArn: service.arn, Attributes: { METRICS_PORT: 9100 as unknown as string } } });
+
+    const error = await api.serviceAttributes(service).catch((e: unknown) => e);
+    expect(failureKind(error)).toBe("malformed");
+    expect(String((error as Error).cause)).toContain("ServiceAttributes.Attributes.METRICS_PORT as a string");
+  });
 });
 
 describe("EcsApi for bridge and host tasks", () => {

@@ -325,6 +325,9 @@ describe("CloudMapApi", () => {
       ["ListTagsForResource", "Tags[].Value", { Tags: [{ Key: "METRICS_PATH" }] }],
       ["DiscoverInstances", "Instances[].InstanceId", { Instances: [{ Attributes: { AWS_INSTANCE_IPV4: "10.0.0.1" } }], InstancesRevision: 1 }],
       ["DiscoverInstances", "InstancesRevision", { Instances: [] }],
+      // Typed as strings, yet a JSON answer can carry null or a number: never a label that is not a string.
+      ["DiscoverInstances", "Instances[].Attributes.team as a string", { Instances: [{ InstanceId: "t-1", Attributes: { AWS_INSTANCE_IPV4: "10.0.0.1", team: null } }], InstancesRevision: 1 }],
+      ["ListTagsForResource", "Tags[].Value.METRICS_PORT as a string", { Tags: [{ Key: "METRICS_PORT", Value: 9100 }] }],
       ["DiscoverInstancesRevision", "InstancesRevision", {}],
     ] as const)("fails %s when an answer lacks %s, rather than dropping the item", async (operation, field, output) => {
       // Prepare

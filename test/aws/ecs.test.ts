@@ -62,6 +62,21 @@ describe("EcsApi", () => {
       expect(outcomes).toEqual([["DescribeTasks", "success"]]);
     });
 
+    it("keeps only string fields and tag values, which become labels (null or a number would make Prometheus reject the file)", async () => {
+      const odd = (value: unknown) => value as string;
+      mock.on(DescribeTasksCommand).resolves({
+        tasks: [{ ...task("t1"), launchType: odd(null) as never, availabilityZone: odd(5), group: "service:web", tags: [{ key: "team", value: odd(7) }, { key: "env", value: "prod" }, { key: odd(null), value: "x" }] }],
+        failures: [],
+      });
+
+      const described = (await api.tasks("prod", ["t1"])).tasks.get("t1");
+
+      expect(described).toMatchObject({ group: "service:web", tags: { team: "", env: "prod" } });
+      expect(described).not.toHaveProperty("launchType");
+      expect(described).not.toHaveProperty("availabilityZone");
+      expect(Object.keys(described?.tags ?? {})).toEqual(["team", "env"]);
+    });
+
     it("answers ClusterNotFoundException as 'the cluster does not exist', not as a failure", async () => {
       mock.on(DescribeTasksCommand).rejects(new ClusterNotFoundException({ message: "Cluster not found.", $metadata: {} }));
 
@@ -110,6 +125,14 @@ describe("EcsApi", () => {
       revision: 3,
       containerDefinitions: [{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9404" } }, { name: "envoy" }],
     };
+
+    it("drops a docker label whose value is not a string", async () => {
+      mock.on(DescribeTaskDefinitionCommand).resolves({
+        taskDefinition: { ...definition, containerDefinitions: [{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: 9404 as unknown as string, PROMETHEUS_EXPORTER_PATH: "/m" } }] },
+      });
+
+      expect((await api.taskDefinition(arn)).containers).toEqual([{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PATH: "/m" } }]);
+    });
 
     it("reads the docker labels of every container; a container without labels has none", async () => {
       mock.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: definition });

@@ -219,6 +219,24 @@ describe("renderCompactLines", () => {
     expect(renderGroupLine(groups[0] as TargetGroup)).toBe('{"targets":["a:1"],"labels":{"2":"y","10":"x","01":"z","b":"1"}}');
   });
 
+  it("writes values that are not strings as JSON.stringify does (null and numbers bare, undefined left out)", () => {
+    // Labels are strings by type; a malformed answer that slipped past the AWS edge must still give
+    // valid JSON, equal to the reference rendering, never a line cut at a quote it assumed.
+    const odd = (value: unknown) => value as string;
+    const groups: TargetGroup[] = [
+      { targets: ["a:1"], labels: { a: "v", b: odd(null), c: odd(5), d: "same", e: odd(undefined), f: "w" } },
+      { targets: ["a:2"], labels: { a: odd(null), b: "v", c: odd(7), d: "same", e: "now", f: odd(undefined) } },
+      { targets: ["a:3"], labels: { a: odd(5), b: odd(null), c: odd(5), d: "same", e: odd(undefined), f: "w" } },
+      { targets: ["a:4"], labels: { a: "vv", b: odd(Number.NaN), c: odd(undefined), d: odd(null), e: "x", f: "w" } },
+    ];
+
+    const lines = renderCompactLines(groups).map(chunkText);
+    expect(lines).toEqual(groups.map(renderGroupLine));
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    const template: TargetGroup[] = [{ targets: ["a:1"], labels: { a: odd(undefined), b: "x" } }, { targets: ["a:2"], labels: { a: "y", b: "x" } }];
+    expect(renderCompactLines(template).map(chunkText)).toEqual(template.map(renderGroupLine));
+  });
+
   it("renders empty labels and empty targets", () => {
     const groups: TargetGroup[] = [
       { targets: [], labels: {} },

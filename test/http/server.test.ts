@@ -250,8 +250,8 @@ describe("createHttpServer", () => {
       socket.resume();
       await once(socket, "end");
 
-      // Assess: at most one 256 KB batch and the headers queued, not the file; then the whole body.
-      expect(most).toBeLessThanOrEqual(256 * 1024 + 1024);
+      // Assess: at most one 64 KB batch and the headers queued, not the file; then the whole body.
+      expect(most).toBeLessThanOrEqual(64 * 1024 + 1024);
       const raw = Buffer.concat(received);
       const body = raw.subarray(raw.indexOf("\r\n\r\n") + 4);
       expect(body.length).toBe(expected.length);
