@@ -57,6 +57,31 @@ function moduleUrls(outfile) {
   };
 }
 
+/**
+ * `import … from "node:http"` in an ES module makes Node 22+ build the module's namespace from
+ * every export, and reading `http.WebSocket` (and its siblings) loads undici and the web streams:
+ * ~14 MB of RSS on Node 24 for code the sidecar never runs. require("node:http") reads only what
+ * is used. So the standalone bundles get http and https through the bundle's require (issue 9).
+ */
+function builtinsThroughRequire() {
+  const filter = /^(node:)?https?$/;
+  return {
+    name: "builtins-through-require",
+    setup(build) {
+      build.onResolve({ filter }, (args) =>
+        // The require() inside the stand-in module is the real built-in, left to the bundle's require.
+        args.namespace === "builtin-require"
+          ? { path: args.path, external: true }
+          : { path: args.path.replace(/^node:/, ""), namespace: "builtin-require" },
+      );
+      build.onLoad({ filter: /.*/, namespace: "builtin-require" }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+        loader: "js",
+      }));
+    },
+  };
+}
+
 // CommonJS packages (pino, prom-client, parts of the AWS SDK) require() Node's built-ins; an ES
 // module bundle has no `require` unless it makes one.
 const REQUIRE_SHIM =
@@ -81,7 +106,7 @@ async function bundle({ entry, standalone = false }, outdir) {
     mainFields: ["module", "main"],
     banner: standalone ? { js: REQUIRE_SHIM } : {},
     // Relative to where the bundle will live, not to the staging folder it is written to.
-    plugins: [moduleUrls(path.join(DIST, built))],
+    plugins: [moduleUrls(path.join(DIST, built)), ...(standalone ? [builtinsThroughRequire()] : [])],
     logLevel: "warning",
     // Bundling renames clashing top-level names (two modules' `Foo` become Foo and Foo2); keep the
     // `.name` of classes and functions as written, which logged errors and stack traces show.

@@ -31,6 +31,23 @@ describe("bundled entry points", () => {
     expect(versionRun(sidecar).stdout).toBe(`cloudmap-sd ${version}\n`);
   });
 
+  it("takes node:http and node:https through require, not an ES import (Node 22+ would load undici: ~14 MB)", () => {
+    // An ES import of node:http makes Node 24 read every export, http.WebSocket included, which
+    // loads undici and the web streams; build.mjs routes both through the bundle's require.
+    for (const file of [sidecar, benchWorker]) {
+      const text = readFileSync(file, "utf8");
+      expect(text, file).not.toMatch(/from\s*"(node:)?https?"/);
+      expect(text, file).toContain('__require("node:http")');
+    }
+    const run = spawnSync(
+      process.execPath,
+      ["--input-type=module", "-e", `await import(${JSON.stringify(sidecar)}); console.log(process.moduleLoadList.filter((m) => m.includes("undici")).join(","))`],
+      { env: { PATH: process.env["PATH"] ?? "" }, encoding: "utf8", timeout: 20_000 },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim(), `undici loaded on ${process.version}`).toBe("");
+  });
+
   it("the bench worker contains src/main.ts but does not run the sidecar's command line", () => {
     // src/main.ts runs main() only when its import.meta.url is the started file; inside the
     // worker's bundle that URL must still be dist/src/main.js, not dist/bench/worker.js.
