@@ -7,7 +7,9 @@
  *   --only=N  only the estate of N instances (100, 1000, 10000 or 50000; 50,000 runs cloudmap-sd alone)
  *   --sd-only cloudmap-sd alone (no naive baseline, so no file comparison): for quick experiments
  * BENCH_NODE_FLAGS="--a --b" replaces the Dockerfile's node flags (experiments with V8 flags; the
- * report then says which flags ran). Other environment variables reach the children as they are.
+ * report then says which flags ran). Other environment variables reach the children as they are:
+ * BENCH_MEMORY_TRACE=1 (where each cycle's peak RSS goes), BENCH_ALLOC_PROFILE=1 with --profile
+ * (allocation profiles), BENCH_HEAP_SNAPSHOT=file (what cloudmap-sd keeps, after the loop).
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { createHash } from "node:crypto";

@@ -227,8 +227,8 @@ export class PrometheusCloudMapStack extends Stack {
     const services: CfnService[] = [];
     const addService = (idSuffix: string, task: RegisterTaskDefinitionCommandInput, desiredCount: number) => {
       // CPU/memory come from the template: the cloudmap-sd sidecar gets 128 CPU units and
-      // 384 MiB (160 reserved), sized from the benchmark's peak RSS (image flags, Node 24): ~150 MB
-      // at 10,000 instances, ~340 MB at 50,000; see BENCHMARKS.md and docs/deploy.md.
+      // 256 MiB (128 reserved), sized from the benchmark's peak RSS (image flags, Node 24): ~125 MB
+      // at 10,000 instances, ~210 MB at 50,000; see BENCHMARKS.md and docs/deploy.md.
       // The template is the RegisterTaskDefinition input; CloudFormation's TaskDefinition
       // uses the same (camelCase) member names, so it passes through unchanged.
       const taskDefinition = new CfnTaskDefinition(this, `TaskDefinition${idSuffix}`, {
