@@ -49,7 +49,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # measures the process as the image runs it). A small young generation and an old space that grows
 # by 20 % per GC instead of up to 4x keep a sidecar's garbage small; neither is a fixed cap, so a
 # bigger estate still gets the heap it needs. --no-maglev: V8's mid-tier compiler (on by default
-# since Node 22) costs ~7 MB of peak RSS at 10,000 instances for no measurable CPU in a loop of AWS
+# since Node 22) costs ~6 MB of peak RSS at 10,000 instances for no measurable CPU in a loop of AWS
 # calls (BENCHMARKS.md). Not --enable-source-maps: on Node 24 parsing the bundle's map costs ~55 MB
 # of RSS; add it only to read a stack trace.
 ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=20", "--no-maglev", "dist/src/main.js"]

@@ -60,7 +60,8 @@ function moduleUrls(outfile) {
 /**
  * `import … from "node:http"` in an ES module makes Node 22+ build the module's namespace from
  * every export, and reading `http.WebSocket` (and its siblings) loads undici and the web streams:
- * ~14 MB of RSS on Node 24 for code the sidecar never runs. require("node:http") reads only what
+ * 14 MB of RSS in an empty Node 24 process (5 MB at the sidecar's start, where other modules load
+ * part of it anyway) for code the sidecar never runs. require("node:http") reads only what
  * is used. So the standalone bundles get http and https through the bundle's require (issue 9).
  */
 function builtinsThroughRequire() {

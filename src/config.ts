@@ -1,5 +1,6 @@
-// zod's functional build: the classic one (chained methods) adds ~12 MB of RSS to the sidecar at
-// start on Node 24 (10 MB on Node 20) for these few string settings; this one ~0.5 MB (issue 9).
+// zod's functional build: the classic one (chained methods) costs 10-13 MB of RSS measured alone
+// (Node 20 / Node 24; 9 MB at the sidecar's start on Node 24) for these few string settings; this
+// one ~0.5 MB (issue 9, BENCHMARKS.md).
 import * as z from "zod/mini";
 import { formatDuration, parseDurationSeconds } from "./duration.js";
 import { MAX_SHARDS } from "./core/shard.js";
