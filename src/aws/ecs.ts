@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import type { EcsTask, EcsTaskDefinition, PortBinding } from "../core/model.js";
 import { AwsCallError, errorCode, MalformedResponseError } from "../errors.js";
-import { awsCall, type CallContext, required } from "./call.js";
+import { awsCall, type CallContext, required, stringRecord } from "./call.js";
 
 /** DescribeTasks accepts at most 100 tasks per call. */
 export const DESCRIBE_TASKS_BATCH = 100;
@@ -124,14 +124,17 @@ function readTaskDefinition(output: DescribeTaskDefinitionCommandOutput): EcsTas
   };
 }
 
-/** A container without docker labels is common (dockerLabels is optional), not malformed. */
+/**
+ * A container without docker labels is common (dockerLabels is optional), not malformed; a label
+ * that is not a string is (it would reach the file), like a Cloud Map attribute that is not.
+ */
 function toContainer(container: ContainerDefinition): EcsTaskDefinition["containers"][number] {
-  return { name: container.name ?? "", dockerLabels: onlyStrings(container.dockerLabels ?? {}) };
+  return { name: container.name ?? "", dockerLabels: stringRecord("DescribeTaskDefinition", "containerDefinitions[].dockerLabels", container.dockerLabels) };
 }
 
 function toEcsTask(task: Task): EcsTask {
   const tags: Record<string, string> = {};
-  for (const tag of task.tags ?? []) if (typeof tag.key === "string") tags[tag.key] = typeof tag.value === "string" ? tag.value : "";
+  for (const tag of task.tags ?? []) if (typeof tag.key === "string") tags[tag.key] = tag.value ?? "";
   const optional = {
     clusterArn: task.clusterArn,
     taskDefinitionArn: task.taskDefinitionArn,
@@ -147,7 +150,7 @@ function toEcsTask(task: Task): EcsTask {
   // label that is not a string would make Prometheus reject the whole file.
   const present = Object.fromEntries(Object.entries(optional).filter(([, value]) => typeof value === "string" && value !== ""));
   const portBindings = hostPortBindings(task);
-  return { taskArn: task.taskArn as string, tags, ...present, ...(portBindings ? { portBindings } : {}) };
+  return { taskArn: task.taskArn as string, tags: stringRecord("DescribeTasks", "tasks[].tags[].value", tags), ...present, ...(portBindings ? { portBindings } : {}) };
 }
 
 /** bridge and host tasks: container port → host port per container. awsvpc tasks have none (undefined). */
@@ -160,11 +163,4 @@ function hostPortBindings(task: Task): PortBinding[] | undefined {
     }
   }
   return bindings.length > 0 ? bindings : undefined;
-}
-
-/** Docker labels that are strings (the only kind a task definition has; anything else is dropped). */
-function onlyStrings(record: Record<string, unknown>): Record<string, string> {
-  const strings: Record<string, string> = {};
-  for (const [key, value] of Object.entries(record)) if (typeof value === "string") strings[key] = value;
-  return strings;
 }

@@ -62,19 +62,23 @@ describe("EcsApi", () => {
       expect(outcomes).toEqual([["DescribeTasks", "success"]]);
     });
 
-    it("keeps only string fields and tag values, which become labels (null or a number would make Prometheus reject the file)", async () => {
+    it("leaves out optional fields that are not strings; fails the call, counted, on a tag value that is not one (it would become a label)", async () => {
       const odd = (value: unknown) => value as string;
-      mock.on(DescribeTasksCommand).resolves({
-        tasks: [{ ...task("t1"), launchType: odd(null) as never, availabilityZone: odd(5), group: "service:web", tags: [{ key: "team", value: odd(7) }, { key: "env", value: "prod" }, { key: odd(null), value: "x" }] }],
+      mock.on(DescribeTasksCommand).resolvesOnce({
+        tasks: [{ ...task("t1"), launchType: odd(null) as never, availabilityZone: odd(5), group: "service:web", tags: [{ key: "env", value: "prod" }, { key: "none", value: odd(null) }, { key: odd(null), value: "x" }] }],
         failures: [],
-      });
+      }).resolvesOnce({ tasks: [{ ...task("t1"), tags: [{ key: "team", value: odd(7) }] }], failures: [] });
 
       const described = (await api.tasks("prod", ["t1"])).tasks.get("t1");
-
-      expect(described).toMatchObject({ group: "service:web", tags: { team: "", env: "prod" } });
+      expect(described).toMatchObject({ group: "service:web", tags: { env: "prod", none: "" } });
       expect(described).not.toHaveProperty("launchType");
       expect(described).not.toHaveProperty("availabilityZone");
-      expect(Object.keys(described?.tags ?? {})).toEqual(["team", "env"]);
+      expect(Object.keys(described?.tags ?? {})).toEqual(["env", "none"]);
+
+      const error = await failure(api.tasks("prod", ["t1"]));
+      expect(error.cause).toBeInstanceOf(MalformedResponseError);
+      expect((error.cause as MalformedResponseError).field).toBe("tasks[].tags[].value.team as a string");
+      expect(outcomes.at(-1)).toEqual(["DescribeTasks", "MalformedResponseError"]);
     });
 
     it("answers ClusterNotFoundException as 'the cluster does not exist', not as a failure", async () => {
@@ -126,12 +130,14 @@ describe("EcsApi", () => {
       containerDefinitions: [{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9404" } }, { name: "envoy" }],
     };
 
-    it("drops a docker label whose value is not a string", async () => {
+    it("fails the call, counted, on a docker label that is not a string", async () => {
       mock.on(DescribeTaskDefinitionCommand).resolves({
         taskDefinition: { ...definition, containerDefinitions: [{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: 9404 as unknown as string, PROMETHEUS_EXPORTER_PATH: "/m" } }] },
       });
 
-      expect((await api.taskDefinition(arn)).containers).toEqual([{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PATH: "/m" } }]);
+      const error = await failure(api.taskDefinition(arn));
+      expect((error.cause as MalformedResponseError).field).toBe("containerDefinitions[].dockerLabels.PROMETHEUS_EXPORTER_PORT as a string");
+      expect(outcomes.at(-1)).toEqual(["DescribeTaskDefinition", "MalformedResponseError"]);
     });
 
     it("reads the docker labels of every container; a container without labels has none", async () => {
