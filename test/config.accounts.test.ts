@@ -1,17 +1,7 @@
 // The settings of cross-account discovery and of the service-attribute channel (docs/accounts.md).
 import { describe, expect, it } from "vitest";
 import { helpText, loadConfig } from "../src/config.js";
-import { ConfigError } from "../src/errors.js";
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error(`loadConfig(${JSON.stringify(env)}) did not throw`);
-}
+import { configError } from "./helpers/config-error.js";
 
 describe("account settings", () => {
   it("default to reading service attributes when tags name no endpoint, and assuming no role", () => {

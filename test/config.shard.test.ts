@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { helpText, loadConfig } from "../src/config.js";
-import { ConfigError } from "../src/errors.js";
+import { configError } from "./helpers/config-error.js";
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error(`loadConfig(${JSON.stringify(env)}) did not throw`);
-}
 
 describe("sharding, label naming and template settings", () => {
   it("default to one shard, the legacy names and no template", () => {

@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { type Config, helpText, loadConfig, parseListenAddress } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
+import { configError } from "./helpers/config-error.js";
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error(`loadConfig(${JSON.stringify(env)}) did not throw`);
-}
 
 describe("loadConfig", () => {
   it("applies every default to an empty environment", () => {

@@ -95,7 +95,7 @@ export interface FetchResult {
    * HealthCheckConfig nor HealthCheckCustomConfig): never re-read for health, only when their
    * revision moves.
    */
-  readonly servicesWithoutHealthCheck?: number;
+  readonly servicesWithoutHealthCheck: number;
   /**
    * Services whose last instance read returned DiscoverInstances' maximum of 1,000 instances: there
    * may be more, which Cloud Map does not return. "namespace/service", sorted.

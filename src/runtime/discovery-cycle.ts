@@ -301,7 +301,7 @@ export class Discovery {
       missingNamespaces: fetched.missingNamespaces.length,
       services: fetched.snapshots.length,
       reread: fetched.servicesReread,
-      withoutHealthCheck: fetched.servicesWithoutHealthCheck ?? 0,
+      withoutHealthCheck: fetched.servicesWithoutHealthCheck,
     });
     this.observe(() => ({
       report: result,

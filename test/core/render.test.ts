@@ -5,6 +5,7 @@ import { chunkText, copyChunk } from "../../src/core/compact-line.js";
 import { textOf } from "../../src/core/file-content.js";
 import { frameLines, renderCompactLines, renderGroupLine, renderLines, renderTargetGroups } from "../../src/core/render.js";
 import { buildTargetGroups } from "../../src/core/target-groups.js";
+import { mulberry32 } from "../../dev/emulator/control/faults.js";
 
 describe("renderTargetGroups", () => {
   const groups: TargetGroup[] = [
@@ -138,24 +139,13 @@ const TRICKY = [
 /** Label names: sorted as strings, except integer-like ones, which JavaScript objects list first. */
 const NAMES = ["__meta_a", "__meta_b", "__metrics_path__", "ü", "a\"b", "", "z", "10", "2", "01", "4294967295", "__proto__", "job"];
 
-/** A deterministic pseudo-random sequence (mulberry32), so a failing seed replays. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * One service's groups: shared labels, and per instance some changed, dropped and added ones, and
  * various targets. Labels are made with Object.fromEntries, so "__proto__" is an own label.
  */
 function serviceGroups(seed: number): TargetGroup[] {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const value = () => (next() < 0.7 ? pick(TRICKY) : `${pick(TRICKY)}${pick(TRICKY)}`);
   const shared = Object.fromEntries(NAMES.filter(() => next() < 0.6).map((name) => [name, value()]));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../dev/emulator/control/faults.js";
 import { textOf } from "../../src/core/file-content.js";
 import type { TargetGroup } from "../../src/core/model.js";
 import { renderCompactLines, renderTargetGroups } from "../../src/core/render.js";
@@ -38,17 +39,6 @@ function referenceJumpHash(key: bigint, buckets: number): number {
 
 const asBigInt = ({ hi, lo }: { hi: number; lo: number }) => (BigInt(hi) << 32n) | BigInt(lo);
 
-/** A deterministic pseudo-random sequence (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function group(namespace: string, service: string, instance: string, address: string, path = "/metrics", extra: Record<string, string> = {}): TargetGroup {
   return {
@@ -65,7 +55,7 @@ function group(namespace: string, service: string, instance: string, address: st
 
 /** An estate of `count` targets: services of 1 to 20 tasks, some with a second endpoint. */
 function estate(count: number, seed = 1): TargetGroup[] {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const groups: TargetGroup[] = [];
   let service = 0;
   while (groups.length < count) {
@@ -101,7 +91,7 @@ describe("fnv1a64", () => {
   });
 
   it("equals the BigInt reference on many keys, non-ASCII ones too", () => {
-    const next = random(7);
+    const next = mulberry32(7);
     for (let i = 0; i < 2000; i++) {
       const key = `ns-${i}\nsvc-${Math.floor(next() * 1e9)}\n${next().toString(36)}\n${i % 65536}\n/métriques/${"é".repeat(i % 5)}`;
       expect(asBigInt(fnv1a64(key))).toBe(referenceFnv1a64(key));
@@ -111,7 +101,7 @@ describe("fnv1a64", () => {
 
 describe("jumpHash", () => {
   it("equals the BigInt reference for every bucket count up to 1000", () => {
-    const next = random(11);
+    const next = mulberry32(11);
     for (let i = 0; i < 3000; i++) {
       const key = { hi: Math.floor(next() * 2 ** 32), lo: Math.floor(next() * 2 ** 32) };
       const buckets = 1 + (i % 1000);

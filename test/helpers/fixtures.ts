@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { Logger } from "pino";
+import { mulberry32 } from "../../dev/emulator/control/faults.js";
 import { createLogger } from "../../src/logger.js";
 import type { EcsTask, EcsTaskDefinition, Instance, Namespace, ServiceSnapshot } from "../../src/core/model.js";
 
@@ -143,14 +144,7 @@ export function tempDirs(prefix = "cloudmap-sd-test-"): { make: () => Promise<st
 
 /** A deterministic Fisher-Yates shuffle (mulberry32), so a failing order can be replayed. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

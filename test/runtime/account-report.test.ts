@@ -16,6 +16,7 @@ const fetched = (overrides: Partial<FetchResult> = {}): FetchResult => ({
   unlisted: false,
   lastCompleteAt: new Map(),
   servicesReread: 0,
+  servicesWithoutHealthCheck: 0,
   servicesAtLimit: [],
   ambiguousNamespaces: [],
   unreadableTags: [],
