@@ -180,6 +180,45 @@ describe("buildTargetGroups", () => {
     });
   });
 
+  describe("label names worked out once per name", () => {
+    it("gives one map read under two prefixes both label sets, and the same labels on a rebuild", () => {
+      // Prepare: the same names as the service's tags and its service attributes (label names are
+      // cached per name, so the prefix must be part of what is cached).
+      const shared = { METRICS_PATH: "/metrics", "team.name": "payments" };
+      const input: ServiceSnapshot = { ...snapshot({ tags: shared, instances: [instance(TASK_ID)] }), serviceAttributes: shared };
+
+      // Act
+      const first = buildTargetGroups([input]).groups;
+      const second = buildTargetGroups([input]).groups;
+
+      // Assess
+      expect(first[0]?.labels).toMatchObject({
+        __meta_cloudmap_tag_team_name: "payments",
+        __meta_cloudmap_service_attribute_team_name: "payments",
+        __meta_cloudmap_tag_METRICS_PATH: "/metrics",
+        __meta_cloudmap_service_attribute_METRICS_PATH: "/metrics",
+      });
+      expect(second).toStrictEqual(first);
+    });
+
+    it("labels every name right when an estate has more distinct names than the cache keeps", () => {
+      // Prepare: 10,050 distinct attribute names over 201 instances (the cache starts over at 10,000).
+      const instances = Array.from({ length: 201 }, (_, i) =>
+        instance(`task-${i}`, Object.fromEntries(Array.from({ length: 50 }, (_, j) => [`attr-${i}.${j}`, `v${i}/${j}`]))),
+      );
+
+      // Act
+      const { groups } = buildTargetGroups([snapshot({ instances })]);
+
+      // Assess
+      expect(groups).toHaveLength(201);
+      for (const group of groups) {
+        const i = Number(group.labels.__meta_cloudmap_instance_id?.slice("task-".length));
+        for (let j = 0; j < 50; j++) expect(group.labels[`__meta_cloudmap_attribute_attr_${i}_${j}`]).toBe(`v${i}/${j}`);
+      }
+    });
+  });
+
   describe("ports", () => {
     it.each<[string, Record<string, string>, Record<string, string | undefined>, string]>([
       ["the METRICS_PORT tag wins over the instance port", { METRICS_PORT: "9100" }, { AWS_INSTANCE_PORT: "8080" }, "10.0.1.5:9100"],
