@@ -72,7 +72,8 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
   const health = new HealthState(stuckAfterMs, () => clock.monotonicMs());
   let discovery: Discovery | undefined;
   const metrics = new Metrics(clock, () => discovery?.staleness() ?? new Map());
-  registerBuildInfo(metrics.registry, packageVersion());
+  const version = packageVersion();
+  registerBuildInfo(metrics.registry, version);
   const calls = new CallCounter(metrics);
   const callContext = { recorder: calls, timeoutMs: config.AWS_CALL_TIMEOUT * 1000 };
   const clientOptions: ClientOptions = {
@@ -81,6 +82,7 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
     endpointOverridden: config.awsEndpointOverridden,
     ...(config.awsRegion ? { region: config.awsRegion } : {}),
     onAttempt: (operation, outcome) => metrics.awsAttempts.inc({ operation, outcome }),
+    application: `cloudmap-sd/${version}`,
   };
   const clients = createAwsClients(clientOptions);
   const limit = pLimit(config.DISCOVERY_CONCURRENCY);
@@ -126,7 +128,7 @@ export async function createSidecar(config: Config, options: { logger?: Logger; 
 
   const status = new StatusRecorder(
     {
-      version: packageVersion(),
+      version,
       parameterName: config.DISCOVERY_NAMESPACES_PARAMETER_NAME,
       intervalSeconds: config.CONFIG_RELOAD_FREQUENCY,
       ecsEnrichment: config.ECS_ENRICHMENT,

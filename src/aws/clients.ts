@@ -21,6 +21,8 @@ export interface ClientOptions {
   readonly region?: string;
   /** Called once per HTTP attempt (retries included): that is what consumes the account's quota. */
   readonly onAttempt?: (operation: string, outcome: string) => void;
+  /** What the User-Agent names first, e.g. "cloudmap-sd/1.4.0"; "cloudmap-sd" when not given. */
+  readonly application?: string;
 }
 
 /**
@@ -50,6 +52,9 @@ export function attemptTimeoutMs(callTimeoutMs: number): number {
  * - no SDK logger middleware: the SDK's logger is its no-op default, yet that middleware walks
  *   every input and output (a DiscoverInstances answer of 1,000 instances included) for
  *   sensitive fields to build a log entry nobody reads.
+ * - one User-Agent per client (see fixedUserAgent), and no recursion-detection middleware: it
+ *   only acts inside AWS Lambda (it forwards _X_AMZN_TRACE_ID as X-Amzn-Trace-Id), where
+ *   cloudmap-sd never runs, yet reads the environment on every request.
  */
 export function createAwsClients(options: ClientOptions): AwsClients {
   const common = commonConfig(options);
@@ -102,6 +107,8 @@ function commonConfig(options: ClientOptions) {
 
 function tune(client: AnyClient, options: ClientOptions): void {
   client.middlewareStack.remove("loggerMiddleware");
+  client.middlewareStack.remove("recursionDetectionMiddleware");
+  fixedUserAgent(client, options.application ?? "cloudmap-sd");
   reuseSigner(client);
   refuseRequestsAfterDestroy(client);
   if (options.onAttempt) countAttempts(client, options.onAttempt);
@@ -133,6 +140,43 @@ function reuseSigner(client: AnyClient): void {
     }
     return signer;
   };
+}
+
+/**
+ * The SDK's User-Agent middleware rebuilds the header on every request: it asks for the SDK's
+ * description, escapes each part with regular expressions and encodes the features in use. In an
+ * interleaved A/B at 10,000 instances, doing that once per client instead (with the
+ * recursion-detection middleware gone too) cut CPU per steady cycle by 6-16 %. The header names
+ * cloudmap-sd first, so its calls stand out in CloudTrail's userAgent field, then the SDK as it
+ * describes itself (name and version, runtime, OS, API). It is not signed (SigV4 leaves
+ * User-Agent out), so a fixed value changes nothing in what AWS verifies.
+ */
+function fixedUserAgent(client: AnyClient, application: string): void {
+  const config = client.config as ServiceDiscoveryClient["config"];
+  let value: string | undefined;
+  client.middlewareStack.remove("getUserAgentMiddleware");
+  (client.middlewareStack as ServiceDiscoveryClient["middlewareStack"]).add(
+    (next) => async (args) => {
+      value ??= userAgentHeader(application, await config.defaultUserAgentProvider());
+      const request = args.request as { headers?: Record<string, string> } | undefined;
+      if (request?.headers) request.headers["user-agent"] = value;
+      return next(args);
+    },
+    { step: "build", priority: "low", name: "cloudmapSdUserAgent" },
+  );
+}
+
+/**
+ * `application` and the SDK's [name, version] pairs as one header value, in the SDK's own format
+ * ("aws-sdk-js/3.1", "os/linux#6.1", "lang/js", "api/servicediscovery#3.1"). Anything but a token character becomes "-", so
+ * no value (an odd OS version string, say) can break the header.
+ */
+export function userAgentHeader(application: string, pairs: ReadonlyArray<readonly [string, string?]>): string {
+  const parts = pairs.map(([pairName, version]) => {
+    const name = pairName.startsWith("api/") ? pairName.toLowerCase() : pairName; // as the SDK writes it
+    return version === undefined ? name : `${name}${name.includes("/") ? "#" : "/"}${version}`;
+  });
+  return [application, ...parts].map((part) => part.replace(/[^A-Za-z0-9!#$%&'*+.^_`|~/-]/g, "-")).join(" ");
 }
 
 /** What an attempt started after destroy() fails with. Not retryable, so the call ends there. */

@@ -3,7 +3,7 @@ import { DiscoverInstancesCommand, DiscoverInstancesRevisionCommand } from "@aws
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { awsCall, type CallRecorder } from "../../src/aws/call.js";
-import { attemptTimeoutMs, type AwsClients, createAwsClients, destroyAwsClients } from "../../src/aws/clients.js";
+import { attemptTimeoutMs, type AwsClients, createAwsClients, destroyAwsClients, userAgentHeader } from "../../src/aws/clients.js";
 import { CloudMapApi } from "../../src/aws/cloudmap.js";
 import { EcsApi } from "../../src/aws/ecs.js";
 import { readParameter } from "../../src/aws/ssm-parameter.js";
@@ -291,6 +291,39 @@ describe("createAwsClients", () => {
         expect(client.config.logger.constructor.name).toBe("NoOpLogger");
         expect(client.middlewareStack.identify().some((entry) => entry.startsWith("loggerMiddleware"))).toBe(false);
       }
+    });
+
+    it("sends one User-Agent per client, worked out once: cloudmap-sd first, then the SDK as it describes itself", async () => {
+      // Prepare
+      const { endpoint, clients } = await againstLoopback([answer({ InstancesRevision: 5 })], 5_000);
+      const described = vi.spyOn(clients.serviceDiscovery.config, "defaultUserAgentProvider");
+
+      // Act
+      for (let i = 0; i < 3; i++) await cases[0]?.call(clients);
+
+      // Assess
+      expect(described).toHaveBeenCalledTimes(1);
+      const agents = endpoint.requests.map((request) => request.userAgent);
+      expect(new Set(agents)).toEqual(new Set([agents[0]]));
+      expect(agents[0]).toMatch(/^cloudmap-sd aws-sdk-js\/3\.\d+\.\d+ .*lang\/js .*md\/nodejs#\d+/);
+      expect(agents[0]).toContain("api/servicediscovery#3.");
+    });
+
+    it("leaves out the SDK's per-request User-Agent and Lambda recursion-detection middleware", () => {
+      clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: false, application: "cloudmap-sd/1.2.3" });
+
+      for (const client of Object.values(clients)) {
+        const names = client.middlewareStack.identify();
+        expect(names.filter((entry) => /^(getUserAgentMiddleware|recursionDetectionMiddleware) /.test(entry))).toEqual([]);
+        expect(names.filter((entry) => entry.startsWith("cloudmapSdUserAgent "))).toHaveLength(1);
+      }
+    });
+
+    it.each<[string, ReadonlyArray<readonly [string, string?]>, string]>([
+      ["the SDK's own format", [["aws-sdk-js", "3.1"], ["ua", "2.1"], ["os/linux", "6.1.0"], ["lang/js"], ["api/ECS", "3.1"]], "app/1.0 aws-sdk-js/3.1 ua/2.1 os/linux#6.1.0 lang/js api/ecs#3.1"],
+      ["no character that could break the header", [["os/linux", "6.1 (custom)\r\nX-Evil: 1"]], "app/1.0 os/linux#6.1--custom---X-Evil--1"],
+    ])("writes the User-Agent in %s", (_case, pairs, expected) => {
+      expect(userAgentHeader("app/1.0", pairs)).toBe(expected);
     });
 
     it("signs every attempt of a client with one long-lived signer", async () => {

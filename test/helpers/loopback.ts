@@ -12,6 +12,7 @@ export type Responder = (response: ServerResponse) => void;
 export interface LoopbackRequest {
   /** The x-amz-target header: which operation the SDK sent. */
   readonly target: string;
+  readonly userAgent: string | undefined;
   /** Resolves when the client side has closed or abandoned the request (its socket closed). */
   readonly closed: Promise<void>;
 }
@@ -79,6 +80,7 @@ export async function loopbackEndpoint(responders: Responder[]): Promise<Loopbac
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const entry: LoopbackRequest = {
       target: String(request.headers["x-amz-target"]),
+      userAgent: request.headers["user-agent"],
       closed: new Promise((resolve) => request.socket.once("close", () => resolve())),
     };
     requests.push(entry);
