@@ -27,6 +27,7 @@ const ENTRIES = {
     { entry: "dev/emulator/main.ts" },
     { entry: "dev/soak.ts" },
     { entry: "bench/run.ts" },
+    { entry: "bench/ab.ts" },
     { entry: "bench/worker.ts", standalone: true },
     // `cdk synth` runs node ../dist/infra/bin/app.js (infra/cdk.json).
     { entry: "infra/bin/app.ts" },

@@ -313,7 +313,7 @@ describe("createAwsClients", () => {
       clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: false, application: "cloudmap-sd/1.2.3" });
 
       for (const client of Object.values(clients)) {
-        const names = client.middlewareStack.identify();
+        const names: string[] = client.middlewareStack.identify();
         expect(names.filter((entry) => /^(getUserAgentMiddleware|recursionDetectionMiddleware) /.test(entry))).toEqual([]);
         expect(names.filter((entry) => entry.startsWith("cloudmapSdUserAgent "))).toHaveLength(1);
       }
