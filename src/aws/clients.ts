@@ -2,6 +2,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { STSClient } from "@aws-sdk/client-sts";
+import { KeyCachingSha256 } from "./sha256.js";
 
 export interface AwsClients {
   readonly serviceDiscovery: ServiceDiscoveryClient;
@@ -48,7 +49,8 @@ export function attemptTimeoutMs(callTimeoutMs: number): number {
  *   The cached stack shares one handler context between concurrent calls of a command: what the
  *   SDK keeps there (endpoint, auth scheme, signing identity) is the same for every call of a
  *   client, which is why the SDK offers the option.
- * - one SigV4 signer per client instead of one built from the whole config for every attempt.
+ * - one SigV4 signer per client instead of one built from the whole config for every attempt, and
+ *   HMAC keys turned into KeyObjects once (see KeyCachingSha256).
  * - no SDK logger middleware: the SDK's logger is its no-op default, yet that middleware walks
  *   every input and output (a DiscoverInstances answer of 1,000 instances included) for
  *   sensitive fields to build a log entry nobody reads.
@@ -88,6 +90,7 @@ function commonConfig(options: ClientOptions) {
   return {
     retryMode: options.retryMode,
     cacheMiddleware: true,
+    sha256: KeyCachingSha256,
     ...(options.region ? { region: options.region } : {}),
     requestHandler: {
       // Bounds the wait for the response headers, however busy the socket is. Without
