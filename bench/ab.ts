@@ -80,16 +80,30 @@ async function start(spec: VariantSpec, endpoint: string): Promise<Variant> {
   });
   const worker = spec.dist === undefined ? join(here, "worker.js") : join(spec.dist, "bench", "worker.js");
   const child = fork(worker, ["cloudmap-sd", dir], { env, execArgv: ["--expose-gc", ...spec.flags], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const request = (command: Command) =>
-    new Promise<Reply>((resolve, reject) => {
-      child.once("message", resolve);
-      child.once("exit", (code) => reject(new Error(`${spec.name} exited with code ${code}`)));
-      child.send(command);
-    });
-  const ready = await new Promise<Reply>((resolve, reject) => {
-    child.once("message", resolve);
-    child.once("exit", (code) => reject(new Error(`${spec.name} exited with code ${code}`)));
+  // One reply at a time; an exit fails whatever is waiting (and every later request at once).
+  let waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
+  let exited: Error | undefined;
+  child.on("message", (reply: Reply) => {
+    const current = waiting;
+    waiting = undefined;
+    current?.resolve(reply);
   });
+  child.on("exit", (code) => {
+    exited = new Error(`${spec.name} exited with code ${code}`);
+    waiting?.reject(exited);
+    waiting = undefined;
+  });
+  const next = () =>
+    new Promise<Reply>((resolve, reject) => {
+      if (exited) reject(exited);
+      else waiting = { resolve, reject };
+    });
+  const request = (command: Command) => {
+    const reply = next();
+    if (!exited) child.send(command);
+    return reply;
+  };
+  const ready = await next();
   if (ready.type !== "ready") throw new Error(`${spec.name} failed to start: ${ready.type === "error" ? ready.message : ready.type}`);
   return {
     name: spec.name,
@@ -117,6 +131,7 @@ async function main(): Promise<void> {
       variants.push(await start(spec, emulator.url));
       process.stderr.write(`${spec.name}: node ${spec.flags.join(" ")}${spec.dist ? ` (${spec.dist})` : ""}\n`);
     }
+    // Cold syncs one after the other (not interleaved): the first also warms the emulator up.
     const cold = new Map<string, CycleMeasurement>();
     for (const variant of variants) cold.set(variant.name, await variant.cycle());
     for (let i = 0; i < WARMUP_CYCLES; i++) for (const variant of variants) await variant.cycle();
@@ -138,14 +153,17 @@ async function main(): Promise<void> {
       const coldSync = cold.get(variant.name);
       process.stdout.write(
         `${variant.name.padEnd(14)} CPU/steady cycle ${median(own).toFixed(0).padStart(4)} ms  ratio ${ratio.toFixed(3)}  ` +
-          `cold sync ${Math.round(coldSync?.wallMs ?? 0)} ms  peak RSS ${(rss.get(variant.name) ?? 0).toFixed(1)} MB\n`,
+          `cold sync (one each, in turn) ${Math.round(coldSync?.wallMs ?? 0)} ms  peak RSS ${(rss.get(variant.name) ?? 0).toFixed(1)} MB\n`,
       );
     }
   } finally {
     for (const variant of variants) {
-      const exited = new Promise((resolve) => variant.child.once("exit", resolve));
-      variant.child.send({ type: "exit" } satisfies Command);
-      await exited;
+      if (variant.child.exitCode === null && variant.child.signalCode === null) {
+        const exited = new Promise((resolve) => variant.child.once("exit", resolve));
+        if (variant.child.connected) variant.child.send({ type: "exit" } satisfies Command);
+        else variant.child.kill();
+        await exited;
+      }
       await rm(variant.dir, { recursive: true, force: true });
     }
     await emulator.close();

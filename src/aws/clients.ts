@@ -151,18 +151,30 @@ function reuseSigner(client: AnyClient): void {
  * interleaved A/B at 10,000 instances, doing that once per client instead (with the
  * recursion-detection middleware gone too) cut CPU per steady cycle by 6-16 %. The header names
  * cloudmap-sd first, so its calls stand out in CloudTrail's userAgent field, then the SDK as it
- * describes itself (name and version, runtime, OS, API). It is not signed (SigV4 leaves
- * User-Agent out), so a fixed value changes nothing in what AWS verifies.
+ * describes itself (name and version, runtime, OS, API) and the app id if one is configured. What
+ * it leaves out is the SDK's per-call feature codes ("m/..."). User-Agent is not signed (SigV4
+ * leaves it out), so a fixed value changes nothing in what AWS verifies.
  */
 function fixedUserAgent(client: AnyClient, application: string): void {
   const config = client.config as ServiceDiscoveryClient["config"];
-  let value: string | undefined;
+  let headers: { userAgent: string; sdk: string } | undefined;
   client.middlewareStack.remove("getUserAgentMiddleware");
   (client.middlewareStack as ServiceDiscoveryClient["middlewareStack"]).add(
     (next) => async (args) => {
-      value ??= userAgentHeader(application, await config.defaultUserAgentProvider());
+      if (headers === undefined) {
+        const pairs: Array<readonly [string, string?]> = [...(await config.defaultUserAgentProvider())];
+        // AWS_SDK_UA_APP_ID (or sdk_ua_app_id in the AWS config file), as the SDK's middleware adds it.
+        const appId = await config.userAgentAppId?.();
+        if (appId) pairs.push(["app", appId]);
+        const userAgent = userAgentHeader(application, pairs);
+        // The SDK also sends its own name and version alone, in x-amz-user-agent.
+        headers = { userAgent, sdk: userAgent.split(" ").filter((part) => part.startsWith("aws-sdk-")).join(" ") };
+      }
       const request = args.request as { headers?: Record<string, string> } | undefined;
-      if (request?.headers) request.headers["user-agent"] = value;
+      if (request?.headers) {
+        request.headers["user-agent"] = headers.userAgent;
+        if (headers.sdk) request.headers["x-amz-user-agent"] = headers.sdk;
+      }
       return next(args);
     },
     { step: "build", priority: "low", name: "cloudmapSdUserAgent" },

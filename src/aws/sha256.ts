@@ -48,20 +48,23 @@ export class KeyCachingSha256 {
 }
 
 // Keys by identity (the SDK keeps its signing keys as Uint8Arrays and reuses them) and by value
-// for strings (a secret access key). A few credentials at a time: the string cache starts over
-// past a handful, which also lets rotated secrets go.
+// for strings (secret access keys: the own role's, and one per account whose ECS tasks are
+// described with an assumed role). The string cache keeps the most recently used ones, so that
+// rotated secrets go and a few dozen accounts used in turn still hit.
 const byteKeys = new WeakMap<object, KeyObject>();
 const stringKeys = new Map<string, KeyObject>();
-const STRING_KEYS_KEPT = 8;
+const STRING_KEYS_KEPT = 64;
 
 function keyObjectOf(secret: SourceData): KeyObject {
   if (typeof secret === "string") {
     let key = stringKeys.get(secret);
     if (key === undefined) {
-      if (stringKeys.size >= STRING_KEYS_KEPT) stringKeys.clear();
       key = createSecretKey(Buffer.from(secret, "utf8"));
-      stringKeys.set(secret, key);
+      if (stringKeys.size >= STRING_KEYS_KEPT) stringKeys.delete(stringKeys.keys().next().value as string);
+    } else {
+      stringKeys.delete(secret); // to the back: most recently used
     }
+    stringKeys.set(secret, key);
     return key;
   }
   let key = byteKeys.get(secret);

@@ -307,6 +307,16 @@ describe("createAwsClients", () => {
       expect(new Set(agents)).toEqual(new Set([agents[0]]));
       expect(agents[0]).toMatch(/^cloudmap-sd aws-sdk-js\/3\.\d+\.\d+ .*lang\/js .*md\/nodejs#\d+/);
       expect(agents[0]).toContain("api/servicediscovery#3.");
+      expect(endpoint.requests.map((request) => request.sdkUserAgent)).toEqual(agents.map(() => expect.stringMatching(/^aws-sdk-js\/3\.\d+\.\d+$/)));
+    });
+
+    it("adds the app id an operator configured (AWS_SDK_UA_APP_ID), as the SDK does", async () => {
+      vi.stubEnv("AWS_SDK_UA_APP_ID", "payments-monitoring");
+      const { endpoint, clients } = await againstLoopback([answer({ InstancesRevision: 5 })], 5_000);
+
+      await cases[0]?.call(clients);
+
+      expect(endpoint.requests[0]?.userAgent).toMatch(/^cloudmap-sd aws-sdk-js\/.* app\/payments-monitoring$/);
     });
 
     it("leaves out the SDK's per-request User-Agent and Lambda recursion-detection middleware", () => {

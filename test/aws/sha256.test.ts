@@ -37,7 +37,7 @@ describe("KeyCachingSha256", () => {
 
   it("uses each key for its own HMAC when more secrets pass than it keeps", async () => {
     for (let round = 0; round < 2; round++) {
-      for (let i = 0; i < 20; i++) expect(await digestOf(`secret-${i}`, "data")).toBe(hmac(`secret-${i}`, "data"));
+      for (let i = 0; i < 100; i++) expect(await digestOf(`secret-${i}`, "data")).toBe(hmac(`secret-${i}`, "data"));
     }
   });
 
@@ -59,6 +59,32 @@ describe("signing with KeyCachingSha256", () => {
     if (clients) destroyAwsClients(clients);
     clients = undefined;
     vi.unstubAllEnvs();
+  });
+
+  it("signs as SigV4 says, the signing key derived with its own HMACs (worked out here with node:crypto)", async () => {
+    // Prepare: a date no other test signs for, so the SDK's module-level signing-key cache is cold
+    // and the key is derived through KeyCachingSha256, not taken from a key the SDK's hash derived.
+    vi.stubEnv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    clients = createAwsClients({ callTimeoutMs: 5_000, retryMode: "standard", endpointOverridden: false, region: "us-east-1" });
+    const signer = await clients.serviceDiscovery.config.signer({ name: "sigv4", signingName: "service", signingRegion: "us-east-1" } as never);
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+    const mac = (key: string | Buffer, text: string) => createHmac("sha256", key).update(text).digest();
+    const empty = sha("");
+    const canonical = ["GET", "/", "", "host:example.amazonaws.com", `x-amz-content-sha256:${empty}`, "x-amz-date:20150830T123600Z", "", "host;x-amz-content-sha256;x-amz-date", empty].join("\n");
+    const toSign = ["AWS4-HMAC-SHA256", "20150830T123600Z", "20150830/us-east-1/service/aws4_request", sha(canonical)].join("\n");
+    let key = mac("AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830");
+    for (const part of ["us-east-1", "service", "aws4_request"]) key = mac(key, part);
+
+    // Act
+    const signed = await signer.sign({ method: "GET", protocol: "https:", hostname: "example.amazonaws.com", path: "/", query: {}, headers: { host: "example.amazonaws.com" } } as never, {
+      signingDate: new Date("2015-08-30T12:36:00Z"),
+    });
+
+    // Assess
+    expect((signed as { headers: Record<string, string> }).headers.authorization).toBe(
+      `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${mac(key, toSign).toString("hex")}`,
+    );
   });
 
   it("gives the same SigV4 signature as the SDK's own SHA-256, request after request", async () => {

@@ -13,6 +13,7 @@ export interface LoopbackRequest {
   /** The x-amz-target header: which operation the SDK sent. */
   readonly target: string;
   readonly userAgent: string | undefined;
+  readonly sdkUserAgent: string | undefined;
   /** Resolves when the client side has closed or abandoned the request (its socket closed). */
   readonly closed: Promise<void>;
 }
@@ -81,6 +82,7 @@ export async function loopbackEndpoint(responders: Responder[]): Promise<Loopbac
     const entry: LoopbackRequest = {
       target: String(request.headers["x-amz-target"]),
       userAgent: request.headers["user-agent"],
+      sdkUserAgent: request.headers["x-amz-user-agent"] as string | undefined,
       closed: new Promise((resolve) => request.socket.once("close", () => resolve())),
     };
     requests.push(entry);
