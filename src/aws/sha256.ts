@@ -20,7 +20,8 @@ export class KeyCachingSha256 {
     this.hash = this.create();
   }
 
-  update(data: Uint8Array): void {
+  /** SigV4 hands it bytes; a string is hashed as UTF-8, as node:crypto does (and the SDK's hash). */
+  update(data: string | NodeJS.TypedArray | DataView): void {
     if (this.finished) throw new Error("Attempted to update an already finished hash.");
     this.hash.update(data);
   }

@@ -41,6 +41,12 @@ describe("KeyCachingSha256", () => {
     }
   });
 
+  it("hashes a string as its UTF-8 bytes, as the SDK's hash does", async () => {
+    const hash = new KeyCachingSha256("k");
+    hash.update("grüße");
+    expect(Buffer.from(await hash.digest()).toString("hex")).toBe(hmac("k", "grüße"));
+  });
+
   it("refuses an update after an HMAC's digest, as the SDK's does, and starts over on reset", async () => {
     const hash = new KeyCachingSha256("k");
     hash.update(Buffer.from("a"));
