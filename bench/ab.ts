@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmulator } from "../dev/emulator/index.js";
+import { benchChildEnv } from "./child-env.js";
 import { ESTATES, instancesOf, topologyOf } from "./estates.js";
 import { imageRuntimeFrom } from "./image-runtime.js";
 import type { Command, CycleMeasurement, Reply } from "./protocol.js";
@@ -64,20 +65,7 @@ export function parseVariant(spec: string, imageFlags: readonly string[]): Varia
 
 async function start(spec: VariantSpec, endpoint: string): Promise<Variant> {
   const dir = await mkdtemp(join(tmpdir(), "cloudmap-sd-ab-"));
-  const env: NodeJS.ProcessEnv = {};
-  // As in bench/run.ts: the SDK sees only the emulator and fake credentials.
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith("AWS_")) env[name] = value;
-  Object.assign(env, {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "AKIDBENCHMARK",
-    AWS_SECRET_ACCESS_KEY: "benchmark-secret",
-    AWS_CONFIG_FILE: join(dir, "no-aws-config"),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    ...spec.env,
-  });
+  const env = { ...benchChildEnv(endpoint, dir), ...spec.env };
   const worker = spec.dist === undefined ? join(here, "worker.js") : join(spec.dist, "bench", "worker.js");
   const child = fork(worker, ["cloudmap-sd", dir], { env, execArgv: ["--expose-gc", ...spec.flags], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   // One reply at a time; an exit fails whatever is waiting (and every later request at once).

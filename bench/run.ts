@@ -19,6 +19,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type Emulator, startEmulator } from "../dev/emulator/index.js";
+import { benchChildEnv } from "./child-env.js";
 import { imageRuntimeFrom } from "./image-runtime.js";
 import { ESTATES, type Estate, EstateMutator, instancesOf, seededRandom, topologyOf } from "./estates.js";
 import type { Command, CycleMeasurement, Reply, Strategy } from "./protocol.js";
@@ -82,20 +83,7 @@ class Child {
 
   static async start(strategy: Strategy, dir: string, endpoint: string): Promise<Child> {
     await mkdir(dir, { recursive: true });
-    const env: NodeJS.ProcessEnv = {};
-    // The SDK must see nothing of the user's AWS setup: only the emulator and fake credentials.
-    for (const [name, value] of Object.entries(process.env)) if (!name.startsWith("AWS_")) env[name] = value;
-    Object.assign(env, {
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "AKIDBENCHMARK",
-      AWS_SECRET_ACCESS_KEY: "benchmark-secret",
-      AWS_CONFIG_FILE: join(dir, "no-aws-config"),
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
-      AWS_EC2_METADATA_DISABLED: "true",
-      // Node 20 is still supported by the SDK version we use; the notice would only clutter the output.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    });
+    const env = benchChildEnv(endpoint, dir);
     if (VERBOSE) env.BENCH_LOG_LEVEL = "warn";
     if (PROFILE_DIR) env.BENCH_PROFILE_DIR = PROFILE_DIR;
     // The image's node flags and environment, read from the Dockerfile, so the bench measures the
