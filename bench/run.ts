@@ -8,7 +8,7 @@
  *   --sd-only cloudmap-sd alone (no naive baseline, so no file comparison): for quick experiments
  * BENCH_NODE_FLAGS="--a --b" replaces the Dockerfile's node flags (experiments with V8 flags; the
  * report then says which flags ran). Other environment variables reach the children as they are:
- * BENCH_MEMORY_TRACE=1 (where each cycle's peak RSS goes), BENCH_ALLOC_PROFILE=1 with --profile
+ * BENCH_MEMORY_TRACE=1 (where each cycle's peak RSS goes; =2: every 10 ms sample too), BENCH_ALLOC_PROFILE=1 with --profile
  * (allocation profiles), BENCH_HEAP_SNAPSHOT=file (what cloudmap-sd keeps, after the loop).
  */
 import { type ChildProcess, fork } from "node:child_process";

@@ -125,16 +125,22 @@ async function measure(measured: Measured, strategy: Strategy): Promise<CycleMea
 /**
  * BENCH_MEMORY_TRACE=1: samples process.memoryUsage() every 10 ms during a cycle and prints, on
  * stderr, the sample with the highest RSS: where the peak goes (V8 heap, external, the rest).
+ * BENCH_MEMORY_TRACE=2 also prints every sample ("ms:rss/heapUsed/heapTotal/external", MB): when
+ * in the cycle the peak builds up. Gaps between samples are the event loop being busy.
  */
 function traceMemory(): { stop(label: string): void } {
   let peak = process.memoryUsage();
+  const started = performance.now();
+  const series: string[] = [];
   const timer = setInterval(() => {
     const now = process.memoryUsage();
+    if (process.env.BENCH_MEMORY_TRACE === "2") series.push(`${Math.round(performance.now() - started)}:${mb(now.rss)}/${mb(now.heapUsed)}/${mb(now.heapTotal)}/${mb(now.external)}`);
     if (now.rss > peak.rss) peak = now;
   }, 10);
   return {
     stop(label) {
       clearInterval(timer);
+      if (series.length) process.stderr.write(`[series] ${label} ${series.join(" ")}\n`);
       const heap = getHeapStatistics();
       process.stderr.write(
         `[memory] ${label}: peak sample rss ${mb(peak.rss)} MB = heapTotal ${mb(peak.heapTotal)} (used ${mb(peak.heapUsed)}) + external ${mb(peak.external)} (arrayBuffers ${mb(peak.arrayBuffers)}) + other ${mb(peak.rss - peak.heapTotal - peak.external)}; now heap limit ${mb(heap.heap_size_limit)} MB, malloced ${mb(heap.malloced_memory)} MB (peak ${mb(heap.peak_malloced_memory)})\n`,
