@@ -1,4 +1,4 @@
-import type { LimitFunction } from "p-limit";
+import pLimit, { type LimitFunction } from "p-limit";
 import type { Clock } from "../clock.js";
 import { endpointsFor } from "../core/endpoints.js";
 import type { EcsTask, EcsTaskDefinition, Instance, ServiceSnapshot } from "../core/model.js";
@@ -9,6 +9,16 @@ import { AssumeRoleError } from "./accounts.js";
 import { DESCRIBE_TASKS_BATCH, type EcsApi, EcsTaskFailuresError } from "./ecs.js";
 
 export type EnrichmentMode = "auto" | "on" | "off";
+
+/**
+ * At most this many DescribeTasks calls in flight, whatever DISCOVERY_CONCURRENCY allows. Each
+ * answer (up to 100 tasks) is deserialised in one go; a cold sync of 10,000 tasks is 100 of them,
+ * back to back, and the phase is CPU-bound, so more in flight finishes no sooner but piles up
+ * garbage faster than V8 collects it: 10 in flight peaked 15-20 MB higher than 3 at the same cold
+ * sync time (BENCHMARKS.md, issue 9). It also keeps a cold sync's burst of DescribeTasks calls
+ * small against ECS's request throttling.
+ */
+export const DESCRIBE_TASKS_IN_FLIGHT = 3;
 
 /** How long ECS's "no such cluster" or "task MISSING" is believed before it is asked again. */
 export const DEFAULT_NOT_FOUND_TTL_MS = 300_000;
@@ -118,6 +128,8 @@ export class EcsEnricher {
   private readonly clusterFailures = new Map<string, AwsCallError>();
   private readonly definitionFailures = new Map<string, AwsCallError>();
   private readonly notFoundTtlMs: number;
+  /** Bounds DescribeTasks calls in flight (see DESCRIBE_TASKS_IN_FLIGHT), inside the shared limit. */
+  private readonly describeTasksLimit = pLimit(DESCRIBE_TASKS_IN_FLIGHT);
   /**
    * Per input snapshot: the enriched snapshot. Its own ecsTasks and ecsTaskDefinitions maps say
    * which cache entries it was made from: no second list of them is kept.
@@ -250,7 +262,7 @@ export class EcsEnricher {
     await Promise.all(
       batches.map(async (batch) => {
         try {
-          const answer = await this.options.limit(() => api.tasks(name, batch, abortSignal));
+          const answer = await this.describeTasksLimit(() => this.options.limit(() => api.tasks(name, batch, abortSignal)));
           if (!answer.clusterFound) {
             this.clustersNotFound.set(cluster, cycle.now + this.notFoundTtlMs);
             return;

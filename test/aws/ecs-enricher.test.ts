@@ -2,7 +2,7 @@ import { AccessDeniedException, DescribeTaskDefinitionCommand, DescribeTasksComm
 import pLimit from "p-limit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EcsApi, EcsTaskFailuresError, taskIdOf } from "../../src/aws/ecs.js";
-import { DEFAULT_NOT_FOUND_TTL_MS, EcsEnricher, type EcsEnricherOptions, type EnrichmentMode } from "../../src/aws/ecs-enricher.js";
+import { DEFAULT_NOT_FOUND_TTL_MS, DESCRIBE_TASKS_IN_FLIGHT, EcsEnricher, type EcsEnricherOptions, type EnrichmentMode } from "../../src/aws/ecs-enricher.js";
 import { ManualClock } from "../../src/clock.js";
 import type { Namespace, ServiceSnapshot } from "../../src/core/model.js";
 import { DEFAULT_RETRY_SCHEDULE } from "../../src/core/retry-schedule.js";
@@ -126,6 +126,33 @@ describe("EcsEnricher", () => {
       expect(shape).toEqual(["batch:3", "prod:100", "prod:100", "prod:50"]);
       for (const input of inputs) expect(input.include).toEqual(["TAGS"]);
       expect(describedIds().sort()).toEqual([...prodIds, ...batchIds].sort());
+    });
+
+    it(`has at most ${DESCRIBE_TASKS_IN_FLIGHT} DescribeTasks calls in flight, however wide the shared limit`, async () => {
+      // Prepare: 4 clusters x 250 tasks = 12 batches, and a shared limit that would let all 12 run at once.
+      let inFlight = 0;
+      let most = 0;
+      let calls = 0;
+      const api = new EcsApi(new ECSClient(clientConfig), callContext());
+      api.tasks = async (cluster, taskIds) => {
+        calls++;
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        return { clusterFound: true, tasks: new Map(taskIds.map((id) => [id, { taskArn: taskArn(cluster, id), tags: {} }])), missing: [], failed: [] };
+      };
+      const clusters = ["a", "b", "c", "d"];
+      const subject = new EcsEnricher(api, { mode: "auto", limit: pLimit(20), clock });
+
+      // Act
+      const result = await subject.enrich(clusters.map((cluster) => service(cluster, ids(cluster, 250), { cluster })));
+
+      // Assess
+      expect(calls).toBe(12);
+      expect(most).toBe(DESCRIBE_TASKS_IN_FLIGHT);
+      expect(result.pending).toBe(0);
+      expect(subject.cacheSizes().tasks).toBe(1000);
     });
 
     it("caches tasks across cycles: a steady second enrich makes no call", async () => {
