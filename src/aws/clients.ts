@@ -2,6 +2,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { STSClient } from "@aws-sdk/client-sts";
+import { type MiddlewareStackLike, useLeanSerde } from "./lean-serde.js";
 import { KeyCachingSha256 } from "./sha256.js";
 
 export interface AwsClients {
@@ -54,6 +55,8 @@ export function attemptTimeoutMs(callTimeoutMs: number): number {
  * - no SDK logger middleware: the SDK's logger is its no-op default, yet that middleware walks
  *   every input and output (a DiscoverInstances answer of 1,000 instances included) for
  *   sensitive fields to build a log entry nobody reads.
+ * - serde middlewares that hand the protocol the context and the two settings it reads, not a
+ *   copy of the whole client config per call (see useLeanSerde; JSON-RPC clients only).
  * - one User-Agent per client (see fixedUserAgent), and no recursion-detection middleware: it
  *   only acts inside AWS Lambda (it forwards _X_AMZN_TRACE_ID as X-Amzn-Trace-Id), where
  *   cloudmap-sd never runs, yet reads the environment on every request.
@@ -113,6 +116,7 @@ function tune(client: AnyClient, options: ClientOptions): void {
   client.middlewareStack.remove("recursionDetectionMiddleware");
   fixedUserAgent(client, options.application ?? "cloudmap-sd");
   reuseSigner(client);
+  useLeanSerde(client.middlewareStack as unknown as MiddlewareStackLike, client.config as unknown as Parameters<typeof useLeanSerde>[1]);
   refuseRequestsAfterDestroy(client);
   if (options.onAttempt) countAttempts(client, options.onAttempt);
 }
