@@ -1,8 +1,9 @@
-import pLimit, { type LimitFunction } from "p-limit";
+import type { LimitFunction } from "p-limit";
 import type { Clock } from "../clock.js";
 import { endpointsFor } from "../core/endpoints.js";
 import type { EcsTask, EcsTaskDefinition, Instance, ServiceSnapshot } from "../core/model.js";
 import { RetrySchedule, type RetryScheduleOptions } from "../core/retry-schedule.js";
+import { WeightedLimit } from "../core/weighted-limit.js";
 import { Attribute } from "../core/target-groups.js";
 import { AwsCallError } from "../errors.js";
 import { AssumeRoleError } from "./accounts.js";
@@ -11,14 +12,15 @@ import { DESCRIBE_TASKS_BATCH, type EcsApi, EcsTaskFailuresError } from "./ecs.j
 export type EnrichmentMode = "auto" | "on" | "off";
 
 /**
- * At most this many DescribeTasks calls in flight, whatever DISCOVERY_CONCURRENCY allows. Each
- * answer (up to 100 tasks) is deserialised in one go; a cold sync of 10,000 tasks is 100 of them,
- * back to back, and the phase is CPU-bound, so more in flight finishes no sooner but piles up
- * garbage faster than V8 collects it: 10 in flight peaked 15-20 MB higher than 3 at the same cold
- * sync time (BENCHMARKS.md, issue 9). It also keeps a cold sync's burst of DescribeTasks calls
- * small against ECS's request throttling.
+ * At most this many tasks asked for in DescribeTasks calls in flight (three full batches),
+ * whatever DISCOVERY_CONCURRENCY allows. Each answer is deserialised in one go; a cold sync of
+ * 10,000 tasks is 100 answers of 100, back to back, and that phase is CPU-bound, so more in flight
+ * finishes no sooner but piles up garbage faster than V8 collects it: 10 in flight peaked 15-20 MB
+ * higher than 3 at the same cold sync time (BENCHMARKS.md, issue 9). Counted in tasks, not calls,
+ * so a churn cycle's small batches (a few new tasks per cluster) still go out together. It also
+ * keeps a cold sync's burst of DescribeTasks calls small against ECS's request throttling.
  */
-export const DESCRIBE_TASKS_IN_FLIGHT = 3;
+export const DESCRIBE_TASKS_IN_FLIGHT = 3 * DESCRIBE_TASKS_BATCH;
 
 /** How long ECS's "no such cluster" or "task MISSING" is believed before it is asked again. */
 export const DEFAULT_NOT_FOUND_TTL_MS = 300_000;
@@ -128,8 +130,8 @@ export class EcsEnricher {
   private readonly clusterFailures = new Map<string, AwsCallError>();
   private readonly definitionFailures = new Map<string, AwsCallError>();
   private readonly notFoundTtlMs: number;
-  /** Bounds DescribeTasks calls in flight (see DESCRIBE_TASKS_IN_FLIGHT), inside the shared limit. */
-  private readonly describeTasksLimit = pLimit(DESCRIBE_TASKS_IN_FLIGHT);
+  /** Bounds the tasks asked for in DescribeTasks calls in flight (see DESCRIBE_TASKS_IN_FLIGHT), inside the shared limit. */
+  private readonly describeTasksLimit = new WeightedLimit(DESCRIBE_TASKS_IN_FLIGHT);
   /**
    * Per input snapshot: the enriched snapshot. Its own ecsTasks and ecsTaskDefinitions maps say
    * which cache entries it was made from: no second list of them is kept.
@@ -262,7 +264,7 @@ export class EcsEnricher {
     await Promise.all(
       batches.map(async (batch) => {
         try {
-          const answer = await this.describeTasksLimit(() => this.options.limit(() => api.tasks(name, batch, abortSignal)));
+          const answer = await this.describeTasksLimit.run(batch.length, () => this.options.limit(() => api.tasks(name, batch, abortSignal)));
           if (!answer.clusterFound) {
             this.clustersNotFound.set(cluster, cycle.now + this.notFoundTtlMs);
             return;

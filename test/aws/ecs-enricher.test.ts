@@ -128,20 +128,29 @@ describe("EcsEnricher", () => {
       expect(describedIds().sort()).toEqual([...prodIds, ...batchIds].sort());
     });
 
-    it(`has at most ${DESCRIBE_TASKS_IN_FLIGHT} DescribeTasks calls in flight, however wide the shared limit`, async () => {
-      // Prepare: 4 clusters x 250 tasks = 12 batches, and a shared limit that would let all 12 run at once.
-      let inFlight = 0;
-      let most = 0;
+    /** An EcsApi whose DescribeTasks answers a turn later, counting the calls and tasks in flight at once. */
+    function countingApi() {
+      const seen = { calls: 0, mostCalls: 0, mostTasks: 0 };
       let calls = 0;
+      let tasks = 0;
       const api = new EcsApi(new ECSClient(clientConfig), callContext());
       api.tasks = async (cluster, taskIds) => {
+        seen.calls++;
         calls++;
-        inFlight++;
-        most = Math.max(most, inFlight);
+        tasks += taskIds.length;
+        seen.mostCalls = Math.max(seen.mostCalls, calls);
+        seen.mostTasks = Math.max(seen.mostTasks, tasks);
         await new Promise((resolve) => setImmediate(resolve));
-        inFlight--;
-        return { clusterFound: true, tasks: new Map(taskIds.map((id) => [id, { taskArn: taskArn(cluster, id), tags: {} }])), missing: [], failed: [] };
+        calls--;
+        tasks -= taskIds.length;
+        return { clusterFound: true, tasks: new Map(taskIds.map((id) => [id, { taskArn: taskArn(id, cluster), tags: {} }])), missing: [], failed: [] };
       };
+      return { api, seen };
+    }
+
+    it(`asks for at most ${DESCRIBE_TASKS_IN_FLIGHT} tasks at once in DescribeTasks calls, however wide the shared limit`, async () => {
+      // Prepare: 4 clusters x 250 tasks = 12 batches, and a shared limit that would let all 12 run at once.
+      const { api, seen } = countingApi();
       const clusters = ["a", "b", "c", "d"];
       const subject = new EcsEnricher(api, { mode: "auto", limit: pLimit(20), clock });
 
@@ -149,10 +158,23 @@ describe("EcsEnricher", () => {
       const result = await subject.enrich(clusters.map((cluster) => service(cluster, ids(cluster, 250), { cluster })));
 
       // Assess
-      expect(calls).toBe(12);
-      expect(most).toBe(DESCRIBE_TASKS_IN_FLIGHT);
+      expect(seen.calls).toBe(12);
+      expect(seen.mostTasks).toBe(DESCRIBE_TASKS_IN_FLIGHT);
+      // Batches are 100, 100 and 50 per cluster: at most two full ones and two halves at once.
+      expect(seen.mostCalls).toBeLessThanOrEqual(4);
       expect(result.pending).toBe(0);
       expect(subject.cacheSizes().tasks).toBe(1000);
+    });
+
+    it("sends a churn cycle's small batches of several clusters together", async () => {
+      const { api, seen } = countingApi();
+      const clusters = ["a", "b", "c", "d", "e"];
+      const subject = new EcsEnricher(api, { mode: "auto", limit: pLimit(10), clock });
+
+      await subject.enrich(clusters.map((cluster) => service(cluster, ids(cluster, 20), { cluster })));
+
+      expect(seen.calls).toBe(5);
+      expect(seen.mostCalls).toBe(5);
     });
 
     it("caches tasks across cycles: a steady second enrich makes no call", async () => {
