@@ -14,7 +14,10 @@ export interface StrategyResult {
   readonly steadyCalls: Calls;
   /** Totals of every steady cycle, to show they do not vary. */
   readonly steadyTotals: readonly number[];
+  /** The median over the churn rounds (one round each replacing 1 %), and every round's figure. */
   readonly churnMs: number;
+  readonly churnSamplesMs?: readonly number[];
+  /** The calls of the first churn round. */
   readonly churnCalls: Calls;
   /**
    * Steady cycles with the sidecar's clock stepped 30 s before each, so health re-reads and tag
@@ -130,7 +133,7 @@ export function detailLines(estates: readonly EstateResult[]): string {
   const lines: string[] = [];
   for (const estate of estates) {
     lines.push(
-      `- **${estate.estate} instances** (${plural(estate.namespaces, "namespace")}, ${plural(estate.services, "service")}, ${plural(estate.instances, "ECS task")}; churn replaced ${plural(estate.churn.replaced, "instance")} in ${plural(estate.churn.services, "service")}). ` +
+      `- **${estate.estate} instances** (${plural(estate.namespaces, "namespace")}, ${plural(estate.services, "service")}, ${plural(estate.instances, "ECS task")}; churn replaced ${plural(estate.churn.replaced, "instance")} in ${plural(estate.churn.services, "service")}, first round). ` +
         (estate.identical
           ? `Files identical: steady ${estate.identical.steady ? "yes" : "**NO**"}, after churn ${estate.identical.churn ? "yes" : "**NO**"} (sha256 ${estate.identical.sha256.slice(0, 12)}…).`
           : "Naive baseline not run at this size (~80 s per cycle); file equality is shown on the smaller estates."),
@@ -147,6 +150,7 @@ export function detailLines(estates: readonly EstateResult[]): string {
           `    steady at the deployed pace (clock stepped 30 s per cycle: health re-reads and tag refreshes fall due): median ${int(r.pacedMs ?? 0)} ms, CPU ${int(r.pacedCpuMs)} ms; calls per cycle ${r.pacedCalls.map(total).join(", ")}; last: ${breakdown(r.pacedCalls.at(-1) ?? {})}`,
         );
       }
+      if (r.churnSamplesMs && r.churnSamplesMs.length > 1) lines.push(`    1 % churn rounds, one cycle each, ms: ${r.churnSamplesMs.map(int).join(", ")} (the table shows their median)`);
       if (r.changeToFileMs) lines.push(`    change → file samples ms: ${r.changeToFileMs.map(int).join(", ")}`);
     }
   }
