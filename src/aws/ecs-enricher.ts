@@ -20,7 +20,7 @@ export type EnrichmentMode = "auto" | "on" | "off";
  * so a churn cycle's small batches (a few new tasks per cluster) still go out together. It also
  * keeps a cold sync's burst of DescribeTasks calls small against ECS's request throttling.
  */
-export const DESCRIBE_TASKS_IN_FLIGHT = 3 * DESCRIBE_TASKS_BATCH;
+export const MAX_TASKS_DESCRIBED_AT_ONCE = 3 * DESCRIBE_TASKS_BATCH;
 
 /** How long ECS's "no such cluster" or "task MISSING" is believed before it is asked again. */
 export const DEFAULT_NOT_FOUND_TTL_MS = 300_000;
@@ -130,8 +130,8 @@ export class EcsEnricher {
   private readonly clusterFailures = new Map<string, AwsCallError>();
   private readonly definitionFailures = new Map<string, AwsCallError>();
   private readonly notFoundTtlMs: number;
-  /** Bounds the tasks asked for in DescribeTasks calls in flight (see DESCRIBE_TASKS_IN_FLIGHT), inside the shared limit. */
-  private readonly describeTasksLimit = new WeightedLimit(DESCRIBE_TASKS_IN_FLIGHT);
+  /** Bounds the tasks asked for in DescribeTasks calls in flight (see MAX_TASKS_DESCRIBED_AT_ONCE), inside the shared limit. */
+  private readonly describeTasksLimit = new WeightedLimit(MAX_TASKS_DESCRIBED_AT_ONCE);
   /**
    * Per input snapshot: the enriched snapshot. Its own ecsTasks and ecsTaskDefinitions maps say
    * which cache entries it was made from: no second list of them is kept.

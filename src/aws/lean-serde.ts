@@ -28,7 +28,7 @@ interface LeanSerdeConfig {
   readonly streamCollector: unknown;
 }
 
-type Context = Record<string, unknown> & { endpointV2?: object };
+export type Context = Record<string, unknown> & { endpointV2?: object };
 type Next = (args: Record<string, unknown>) => Promise<{ response: unknown; output?: unknown }>;
 type Middleware = (next: Next, context: Context) => (args: Record<string, unknown>) => Promise<unknown>;
 
@@ -56,13 +56,21 @@ export function useLeanSerde(stack: MiddlewareStackLike, config: LeanSerdeConfig
 /** The resolved endpoint in the form the protocol takes, worked out once per resolved endpoint (the SDK caches those). */
 const v1Endpoints = new WeakMap<object, unknown>();
 
-function endpointOf(context: Context, config: LeanSerdeConfig): unknown {
-  const resolved = context.endpointV2;
+export function endpointOf(context: Context, config: LeanSerdeConfig): unknown {
+  const resolved = context.endpointV2 as { headers?: unknown } | undefined;
   if (!resolved) return config.endpoint;
+  // An endpoint with headers (a custom endpoint configured with some) may gain more on the SDK's
+  // shared cached object at any call: convert it every time, as the SDK's middleware does.
+  if (resolved.headers !== undefined) {
+    const fresh = toEndpointV1(resolved as Parameters<typeof toEndpointV1>[0]);
+    return async () => fresh;
+  }
   let v1 = v1Endpoints.get(resolved);
   if (v1 === undefined) {
-    // Frozen: shared by every call, and the protocol only copies from it (HttpProtocol.updateServiceEndpoint).
-    v1 = Object.freeze(toEndpointV1(resolved as Parameters<typeof toEndpointV1>[0]));
+    v1 = toEndpointV1(resolved as Parameters<typeof toEndpointV1>[0]);
+    // Frozen when it is our own copy: shared by every call, and the protocol only copies from it
+    // (HttpProtocol.updateServiceEndpoint). Never the SDK's own object, which it may still change.
+    if (v1 !== resolved) Object.freeze(v1);
     v1Endpoints.set(resolved, v1);
   }
   const endpoint = v1;

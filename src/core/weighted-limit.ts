@@ -12,6 +12,7 @@ export class WeightedLimit {
   }
 
   async run<T>(weight: number, task: () => Promise<T>): Promise<T> {
+    if (!Number.isFinite(weight)) throw new RangeError(`weight must be a finite number, got ${weight}`);
     const share = Math.min(Math.max(weight, 0), this.capacity);
     if (this.waiting.length > 0 || this.running + share > this.capacity) {
       await new Promise<void>((start) => this.waiting.push({ weight: share, start }));

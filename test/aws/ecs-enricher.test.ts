@@ -2,7 +2,7 @@ import { AccessDeniedException, DescribeTaskDefinitionCommand, DescribeTasksComm
 import pLimit from "p-limit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EcsApi, EcsTaskFailuresError, taskIdOf } from "../../src/aws/ecs.js";
-import { DEFAULT_NOT_FOUND_TTL_MS, DESCRIBE_TASKS_IN_FLIGHT, EcsEnricher, type EcsEnricherOptions, type EnrichmentMode } from "../../src/aws/ecs-enricher.js";
+import { DEFAULT_NOT_FOUND_TTL_MS, MAX_TASKS_DESCRIBED_AT_ONCE, EcsEnricher, type EcsEnricherOptions, type EnrichmentMode } from "../../src/aws/ecs-enricher.js";
 import { ManualClock } from "../../src/clock.js";
 import type { Namespace, ServiceSnapshot } from "../../src/core/model.js";
 import { DEFAULT_RETRY_SCHEDULE } from "../../src/core/retry-schedule.js";
@@ -148,7 +148,7 @@ describe("EcsEnricher", () => {
       return { api, seen };
     }
 
-    it(`asks for at most ${DESCRIBE_TASKS_IN_FLIGHT} tasks at once in DescribeTasks calls, however wide the shared limit`, async () => {
+    it(`asks for at most ${MAX_TASKS_DESCRIBED_AT_ONCE} tasks at once in DescribeTasks calls, however wide the shared limit`, async () => {
       // Prepare: 4 clusters x 250 tasks = 12 batches, and a shared limit that would let all 12 run at once.
       const { api, seen } = countingApi();
       const clusters = ["a", "b", "c", "d"];
@@ -159,7 +159,7 @@ describe("EcsEnricher", () => {
 
       // Assess
       expect(seen.calls).toBe(12);
-      expect(seen.mostTasks).toBe(DESCRIBE_TASKS_IN_FLIGHT);
+      expect(seen.mostTasks).toBe(MAX_TASKS_DESCRIBED_AT_ONCE);
       // Batches are 100, 100 and 50 per cluster: at most two full ones and two halves at once.
       expect(seen.mostCalls).toBeLessThanOrEqual(4);
       expect(result.pending).toBe(0);

@@ -10,9 +10,10 @@ import {
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { STSClient } from "@aws-sdk/client-sts";
 import { HttpResponse } from "@smithy/core/transport";
+import { Readable } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type AwsClients, createAwsClients, destroyAwsClients } from "../../src/aws/clients.js";
-import { type MiddlewareStackLike, servesProtocol, useLeanSerde } from "../../src/aws/lean-serde.js";
+import { endpointOf, type MiddlewareStackLike, servesProtocol, useLeanSerde } from "../../src/aws/lean-serde.js";
 import { failureKind } from "../../src/errors.js";
 import { clientConfig } from "../helpers/aws-fixtures.js";
 
@@ -35,9 +36,10 @@ function answering(status: number, body: string, sent: Sent[]) {
         method: request.method,
         url: `${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ""}${request.path}`,
         headers,
-        body: String(request.body ?? ""),
+        body: typeof request.body === "string" ? request.body : new TextDecoder().decode((request.body as Uint8Array | undefined) ?? new Uint8Array()),
       });
-      const response = new HttpResponse({ statusCode: status, headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "req-1" }, body: Buffer.from(body) });
+      // A stream, as node-http-handler answers: reading it needs the context's streamCollector.
+      const response = new HttpResponse({ statusCode: status, headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "req-1" }, body: Readable.from([Buffer.from(body)]) });
       return { response };
     },
     updateHttpClientConfig() {},
@@ -128,6 +130,34 @@ describe("useLeanSerde", () => {
     expect(leanError?.$metadata).toEqual((stock as { error?: Error & { $metadata?: unknown } }).error?.$metadata);
   });
 
+  it.each([
+    ["an answer", 200, '{"Instances":[],"InstancesRevision":1}'],
+    ["a malformed answer", 200, '{"Instances":['],
+    ["an error answer", 400, '{"__type":"NamespaceNotFound","Message":"no"}'],
+  ])("hands the protocol every client setting it reads, for %s (a guard against SDK updates)", async (_case, status, body) => {
+    // Every property the protocol reads from the context it is handed, that the lean context lacks
+    // but the client config has (what the SDK's own middleware would have copied in): none.
+    const missing = new Set<string>();
+    const client = lean(makers.servicediscovery?.(answering(status, body, [])) as AnyClient);
+    const protocol = client.config.protocol as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const watched = (context: Record<string | symbol, unknown>) =>
+      new Proxy(context, {
+        get(target, key, receiver) {
+          if (typeof key === "string" && !(key in target) && key in client.config) missing.add(key);
+          return Reflect.get(target, key, receiver);
+        },
+      });
+    const serialize = protocol.serializeRequest?.bind(protocol);
+    const deserialize = protocol.deserializeResponse?.bind(protocol);
+    protocol.serializeRequest = (operation, input, context) => serialize?.(operation, input, watched(context as Record<string, unknown>)) as Promise<unknown>;
+    protocol.deserializeResponse = (operation, context, response) => deserialize?.(operation, watched(context as Record<string, unknown>), response) as Promise<unknown>;
+
+    await (client.send as (command: object) => Promise<unknown>)((cases[0]?.[2] as () => object)()).catch(() => undefined);
+    client.destroy();
+
+    expect([...missing]).toEqual([]);
+  });
+
   it("leaves a client of another protocol (STS's query protocol) as it is", () => {
     const sts = new STSClient(clientConfig);
     const before = sts.middlewareStack.identify();
@@ -146,6 +176,29 @@ describe("useLeanSerde", () => {
     expect(() => useLeanSerde(client.middlewareStack as unknown as MiddlewareStackLike, client.config as unknown as Parameters<typeof useLeanSerde>[1])).toThrow(
       /serde middlewares are not where cloudmap-sd expects them/,
     );
+  });
+});
+
+describe("endpointOf", () => {
+  const config = { protocol: { serializeRequest: async () => ({}), deserializeResponse: async () => ({}) }, streamCollector: () => undefined };
+  const endpointFor = async (endpointV2: object) => ((await (endpointOf({ endpointV2 }, config) as () => Promise<unknown>)()) as Record<string, unknown>);
+
+  it("converts a resolved endpoint once and shares the frozen result", async () => {
+    const resolved = { url: new URL("https://servicediscovery.eu-west-1.amazonaws.com/") };
+    const first = await endpointFor(resolved);
+
+    expect(first).toMatchObject({ protocol: "https:", hostname: "servicediscovery.eu-west-1.amazonaws.com", path: "/" });
+    expect(await endpointFor(resolved)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it("converts an endpoint with headers at every call: the SDK may add headers to its cached object", async () => {
+    const resolved: { url: URL; headers: Record<string, string[]> } = { url: new URL("http://localhost:4566/"), headers: { "x-a": ["1"] } };
+    expect((await endpointFor(resolved)).headers).toEqual({ "x-a": "1" });
+
+    resolved.headers["x-b"] = ["2"];
+
+    expect((await endpointFor(resolved)).headers).toEqual({ "x-a": "1", "x-b": "2" });
   });
 });
 
@@ -176,7 +229,7 @@ describe("createAwsClients uses the lean serde middlewares", () => {
 
       const serdeContexts = [serialize.mock.calls[0]?.[2], deserialize.mock.calls[0]?.[1]] as Array<Record<string, unknown>>;
       for (const context of serdeContexts) {
-        expect(context).toHaveProperty("streamCollector");
+        expect(typeof context.streamCollector).toBe("function");
         expect(context).not.toHaveProperty("retryStrategy");
         expect(context).not.toHaveProperty("credentials");
       }

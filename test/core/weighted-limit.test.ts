@@ -87,6 +87,21 @@ describe("WeightedLimit", () => {
     expect(await limit.run(100, async () => "next")).toBe("next");
   });
 
+  it("frees the weight of a task that throws before returning a promise", async () => {
+    const limit = new WeightedLimit(100);
+    const throwing = (() => {
+      throw new Error("bad input");
+    }) as unknown as () => Promise<string>;
+    await expect(limit.run(100, throwing)).rejects.toThrow("bad input");
+    expect(limit.inUse).toBe(0);
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY])("refuses a weight of %s, which would wedge the count", async (weight) => {
+    const limit = new WeightedLimit(100);
+    await expect(limit.run(weight, async () => "never")).rejects.toThrow(RangeError);
+    expect(limit.inUse).toBe(0);
+  });
+
   it.each([0, -1, Number.NaN])("refuses a capacity of %s", (capacity) => {
     expect(() => new WeightedLimit(capacity)).toThrow(RangeError);
   });
