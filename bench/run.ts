@@ -245,8 +245,9 @@ async function benchEstate(estate: Estate): Promise<EstateResult> {
       changeToFileMs,
       peakRssMb: Math.max(stopped.maxRssMb, ...sdChurns.map((m) => m.maxRssMb)),
       coldRssMb: sdCold.maxRssMb,
-      fileBytes: sdChurn.fileBytes,
-      targets: sdChurn.targets,
+      // After the last round, as naive's (which reads the estate once, after it).
+      fileBytes: (sdChurns.at(-1) ?? sdChurn).fileBytes,
+      targets: (sdChurns.at(-1) ?? sdChurn).targets,
     };
     const naiveResult: StrategyResult | undefined = naiveCold && naiveSteady && naiveChurn && {
       strategy: "naive",
