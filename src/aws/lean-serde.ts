@@ -33,6 +33,8 @@ type Next = (args: Record<string, unknown>) => Promise<{ response: unknown; outp
 type Middleware = (next: Next, context: Context) => (args: Record<string, unknown>) => Promise<unknown>;
 
 export interface MiddlewareStackLike {
+  /** Entries as "name - step" (the SDK's format). */
+  identify(): string[];
   remove(name: string): boolean;
   add(middleware: Middleware, options: { name: string; step: string; tags: string[]; override: boolean }): void;
 }
@@ -42,12 +44,20 @@ export function servesProtocol(protocol: unknown): boolean {
   return typeof (protocol as Protocol | undefined)?.getJsonRpcVersion === "function";
 }
 
-/** Replaces the SDK's serde middlewares of a JSON-RPC client by lean ones; leaves others alone. */
+/**
+ * Replaces the SDK's serde middlewares of a JSON-RPC client by lean ones and returns true; leaves
+ * any other client, or one whose stack does not hold them where expected (an SDK update moved
+ * them), as the SDK built it and returns false: the SDK's own path only costs more CPU, where a
+ * half-replaced stack or a refusal to start would stop discovery. Tests assert true for every
+ * JSON-RPC client cloudmap-sd makes, so such an update fails CI instead.
+ */
 export function useLeanSerde(stack: MiddlewareStackLike, config: LeanSerdeConfig): boolean {
   if (!servesProtocol(config.protocol)) return false;
-  if (!stack.remove("serializerMiddleware") || !stack.remove("deserializerMiddleware")) {
-    throw new Error("the SDK's serde middlewares are not where cloudmap-sd expects them: update src/aws/lean-serde.ts");
-  }
+  const entries = stack.identify();
+  const holds = (name: string, step: string) => entries.includes(`${name} - ${step}`);
+  if (!holds("serializerMiddleware", "serialize") || !holds("deserializerMiddleware", "deserialize")) return false;
+  stack.remove("serializerMiddleware");
+  stack.remove("deserializerMiddleware");
   stack.add(leanSerializer(config), { name: "serializerMiddleware", step: "serialize", tags: ["SERIALIZER"], override: true });
   stack.add(leanDeserializer(config), { name: "deserializerMiddleware", step: "deserialize", tags: ["DESERIALIZER"], override: true });
   return true;
