@@ -1,17 +1,28 @@
 import { describe, expect, it } from "vitest";
 import { WeightedLimit } from "../../src/core/weighted-limit.js";
 
-/** A task that runs until released, recording when it started. */
-function gate(log: string[], name: string) {
-  let release: () => void = () => {};
-  const done = new Promise<void>((resolve) => (release = resolve));
-  return {
-    task: async () => {
-      log.push(name);
-      await done;
+/**
+ * Runs [name, weight] tasks through the limit, each until released: `started` lists them in the
+ * order they began, `release` lets some finish (each settles the loop), `done` is their results.
+ */
+function runGated(limit: WeightedLimit, tasks: ReadonlyArray<readonly [string, number]>) {
+  const started: string[] = [];
+  const releases = new Map<string, () => void>();
+  const results = tasks.map(([name, weight]) => {
+    const released = new Promise<void>((resolve) => releases.set(name, resolve));
+    return limit.run(weight, async () => {
+      started.push(name);
+      await released;
       return name;
+    });
+  });
+  return {
+    started,
+    release: async (...names: string[]) => {
+      for (const name of names) releases.get(name)?.();
+      await settle();
     },
-    release: () => release(),
+    done: () => Promise.all(results),
   };
 }
 
@@ -20,64 +31,53 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 describe("WeightedLimit", () => {
   it("starts tasks while their weights fit the capacity, and the rest in order as weight frees up", async () => {
     const limit = new WeightedLimit(300);
-    const log: string[] = [];
-    const gates = ["a", "b", "c", "d", "e"].map((name) => gate(log, name));
-    const results = gates.map((g) => limit.run(100, g.task));
+    const run = runGated(limit, ["a", "b", "c", "d", "e"].map((name) => [name, 100] as const));
     await settle();
-    expect(log).toEqual(["a", "b", "c"]);
+    expect(run.started).toEqual(["a", "b", "c"]);
     expect(limit.inUse).toBe(300);
 
-    gates[1]?.release();
-    await settle();
-    expect(log).toEqual(["a", "b", "c", "d"]);
+    await run.release("b");
+    expect(run.started).toEqual(["a", "b", "c", "d"]);
 
-    for (const g of gates) g.release();
-    expect(await Promise.all(results)).toEqual(["a", "b", "c", "d", "e"]);
+    await run.release("a", "c", "d", "e");
+    expect(await run.done()).toEqual(["a", "b", "c", "d", "e"]);
     expect(limit.inUse).toBe(0);
   });
 
   it("runs many light tasks at once where p-limit would count them", async () => {
-    const limit = new WeightedLimit(300);
-    const log: string[] = [];
-    const gates = ["a", "b", "c", "d", "e"].map((name) => gate(log, name));
-    const results = gates.map((g) => limit.run(20, g.task));
+    const run = runGated(new WeightedLimit(300), ["a", "b", "c", "d", "e"].map((name) => [name, 20] as const));
     await settle();
-    expect(log).toEqual(["a", "b", "c", "d", "e"]);
-    for (const g of gates) g.release();
-    await Promise.all(results);
+    expect(run.started).toEqual(["a", "b", "c", "d", "e"]);
+    await run.release("a", "b", "c", "d", "e");
+    await run.done();
   });
 
   it("does not let lighter tasks overtake a heavy one waiting at the head", async () => {
-    const limit = new WeightedLimit(300);
-    const log: string[] = [];
-    const first = gate(log, "first");
-    const heavy = gate(log, "heavy");
-    const light = gate(log, "light");
-    const results = [limit.run(250, first.task), limit.run(100, heavy.task), limit.run(10, light.task)];
+    const run = runGated(new WeightedLimit(300), [
+      ["first", 250],
+      ["heavy", 100],
+      ["light", 10],
+    ]);
     await settle();
-    expect(log).toEqual(["first"]);
+    expect(run.started).toEqual(["first"]);
 
-    first.release();
-    await settle();
-    expect(log).toEqual(["first", "heavy", "light"]);
-    heavy.release();
-    light.release();
-    await Promise.all(results);
+    await run.release("first");
+    expect(run.started).toEqual(["first", "heavy", "light"]);
+    await run.release("heavy", "light");
+    await run.done();
   });
 
   it("runs a task heavier than the capacity alone", async () => {
-    const limit = new WeightedLimit(300);
-    const log: string[] = [];
-    const huge = gate(log, "huge");
-    const small = gate(log, "small");
-    const results = [limit.run(1_000, huge.task), limit.run(1, small.task)];
+    const run = runGated(new WeightedLimit(300), [
+      ["huge", 1_000],
+      ["small", 1],
+    ]);
     await settle();
-    expect(log).toEqual(["huge"]);
-    huge.release();
-    await settle();
-    expect(log).toEqual(["huge", "small"]);
-    small.release();
-    await Promise.all(results);
+    expect(run.started).toEqual(["huge"]);
+    await run.release("huge");
+    expect(run.started).toEqual(["huge", "small"]);
+    await run.release("small");
+    await run.done();
   });
 
   it("frees a failed task's weight", async () => {
