@@ -121,6 +121,15 @@ describe("useLeanSerde", () => {
     expect(failureKind(leanError)).toBe("malformed");
   });
 
+  it("reads an empty 200 answer as the SDK does: no fields at all, which the API layer then refuses as malformed", async () => {
+    const { stock, lean } = await both(makers.servicediscovery as Make, cases[0]?.[2] as () => object, 200, "");
+
+    const [stockOutput, leanOutput] = [stock, lean].map((result) => (result as { output?: Record<string, unknown> }).output);
+    expect(leanOutput).toEqual(stockOutput);
+    expect(leanOutput?.Instances).toBeUndefined();
+    expect(leanOutput?.InstancesRevision).toBeUndefined();
+  });
+
   it("fails an AWS error answer with the SDK's own exception class and message", async () => {
     const { stock, lean } = await both(makers.servicediscovery as Make, cases[0]?.[2] as () => object, 400, '{"__type":"NamespaceNotFound","Message":"no namespace prod.local"}');
 
