@@ -82,6 +82,25 @@ describe("fault injection", () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(59);
   });
 
+  it("answers a delayed call with the state at its arrival, not at the end of its latency", async () => {
+    // Prepare: the answer is worked out when the request arrives (its latency includes processing).
+    emu.state.putParameter("p", "before");
+    emu.faults.set("GetParameter", { latencyMs: 150 });
+    // Act: change the parameter while the call waits out its latency.
+    const answer = getParameter();
+    while (emu.calls.get("GetParameter") === 0) await new Promise((resolve) => setImmediate(resolve));
+    emu.state.putParameter("p", "after");
+    try {
+      const { Parameter } = await answer;
+      // Assess
+      expect(Parameter?.Value).toBe("before");
+      emu.faults.clear("GetParameter");
+      expect((await getParameter()).Parameter?.Value).toBe("after");
+    } finally {
+      emu.state.putParameter("p", "v"); // the other tests read "v"
+    }
+  });
+
   it("repeats the same errorRate failure sequence for the same seed", async () => {
     const rate = { errorRate: 0.5 } as const;
     emu.faults.reseed(7);
