@@ -146,6 +146,21 @@ describe("fault kinds (what the SDK client sees)", () => {
     expect((await pending as NodeJS.ErrnoException).code).toBe("ECONNRESET");
   });
 
+  it("a delayed or held call the client gives up on ends there: nothing waits on for it", async () => {
+    // Prepare: two calls the client abandons, one delayed for a minute and one held.
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+    const before = timers();
+    emu.faults.set("GetParameter", { latencyMs: 60_000 });
+    emu.faults.set("ListNamespaces", { errorCount: 1, kind: "hang" });
+    // Act
+    const delayed = await rejection(boundedGetParameter(200));
+    const held = await rejection(cloudMapClient(emu).send(new ListNamespacesCommand({}), { abortSignal: AbortSignal.timeout(200) }));
+    // Assess: the emulator's wait for each is gone with the client's connection.
+    expect([delayed.name, held.name]).toEqual(["AbortError", "AbortError"]);
+    await waitUntil(() => timers() <= before);
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+
   it("reset: the connection is reset without an answer (ECONNRESET)", async () => {
     emu.faults.set("ListNamespaces", { errorCount: 1, kind: "reset" });
     const error = await rejection(listNamespaces());
