@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const [strategy, dir] = process.argv.slice(2) as [Strategy, string];
   const env = { ...process.env, CONFIG_FILE_DIR: dir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent" };
   const measured = strategy === "naive" ? await naive(env) : await cloudmapSd(env);
-  let loop: { controller: AbortController; done: Promise<void>; cycles: number } | undefined;
+  let loop: { controller: AbortController; done: Promise<void>; cycles: number; trace?: { stop(label: string): void } } | undefined;
 
   process.on("message", (command: Command) => {
     const handle = async (): Promise<Reply | undefined> => {
@@ -164,7 +164,8 @@ async function main(): Promise<void> {
         case "loop-start": {
           // The sidecar's own loop (immediate first cycle, no overlap), as src/main.ts runs it.
           const controller = new AbortController();
-          const state = { controller, cycles: 0, done: Promise.resolve() };
+          // BENCH_MEMORY_TRACE: the loop phase's peak sample too (its cycles are not measured one by one).
+          const state = { controller, cycles: 0, done: Promise.resolve(), ...(process.env.BENCH_MEMORY_TRACE ? { trace: traceMemory() } : {}) };
           state.done = runRefreshLoop({
             intervalMs: command.intervalMs,
             signal: controller.signal,
@@ -181,6 +182,7 @@ async function main(): Promise<void> {
           loop?.controller.abort();
           await loop?.done;
           const cycles = loop?.cycles ?? 0;
+          loop?.trace?.stop(`${strategy} loop (${cycles} cycles)`);
           loop = undefined;
           const maxRssMb = process.resourceUsage().maxRSS / 1024;
           // After the peak is read: what the sidecar keeps between cycles once garbage is collected.
