@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { cloudMapOperations } from "./cloudmap/handlers.js";
@@ -73,6 +74,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const calls = new CallCounter();
   const logger = options.logger ?? silentLogger;
   const closing = new AbortController();
+  // Every call waiting out its latency listens for the close: many at once is normal, not a leak.
+  setMaxListeners(0, closing.signal);
   const ctx = { state, pageSize: options.pageSize };
 
   const server = createServer((req, res) => {
@@ -146,29 +149,29 @@ async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestS
   // A delayed or hung request ends early when the client gives up (its socket closes) or the
   // emulator closes, so a long soak does not pile up pending handlers.
   if (fault.kind === "hang") return untilGone(res, scope.signal);
-  const wait = fault.latencyMs - (performance.now() - started);
+  const wait = Math.ceil(fault.latencyMs - (performance.now() - started));
   if (wait > 0 && !(await waited(wait, res, scope.signal))) return; // the client left, or the emulator is closing
   if (fault.kind === "reset") return resetConnection(req);
   if (fault.kind === "empty") return sendBytes(res, 200, Buffer.alloc(0));
-  const { status, payload } = answer as Answer;
-  if (fault.kind === "truncated") sendBytes(res, status, truncate(jsonBytes(payload), fault.keepFraction));
-  else send(res, status, payload);
-  scope.logger.debug({ operation, status, fault: fault.kind, ms: Math.round(performance.now() - started) }, "emulator request");
+  if (answer === undefined) return; // not reached: only hang, reset and empty have no answer
+  sendBytes(res, answer.status, fault.kind === "truncated" ? truncate(answer.bytes, fault.keepFraction) : answer.bytes);
+  scope.logger.debug({ operation, status: answer.status, fault: fault.kind, ms: Math.round(performance.now() - started) }, "emulator request");
 }
 
 interface Answer {
   readonly status: number;
-  readonly payload: object;
+  /** The JSON body, serialised on arrival too: only the write is left for after the wait. */
+  readonly bytes: Buffer;
 }
 
 /** The operation's answer, or the error it (or an injected error fault) answers with. */
 function answerOf(handler: Handler, service: AwsService, body: string, fault: FaultDecision, ctx: HandlerContext): Answer {
   try {
     if (fault.error !== undefined) throw fault.error;
-    return { status: 200, payload: handler(new InputReader(parseJson(body), VALIDATION_ERROR[service]), ctx) };
+    return { status: 200, bytes: jsonBytes(handler(new InputReader(parseJson(body), VALIDATION_ERROR[service]), ctx)) };
   } catch (error) {
     if (!(error instanceof AwsServiceError)) throw error;
-    return { status: error.status, payload: { __type: error.code, [messageKey(service)]: error.message } };
+    return { status: error.status, bytes: jsonBytes({ __type: error.code, [messageKey(service)]: error.message }) };
   }
 }
 
@@ -191,7 +194,7 @@ async function handleQuery(req: IncomingMessage, res: ServerResponse, params: UR
   // As for the JSON protocols: worked out on arrival, sent latencyMs after it.
   const answer = fault.kind === "hang" ? undefined : fault.error !== undefined ? stsError(fault.error) : handleSts(params, scope.ctx.state, caller);
   if (answer === undefined) return untilGone(res, scope.signal);
-  const wait = fault.latencyMs - (performance.now() - started);
+  const wait = Math.ceil(fault.latencyMs - (performance.now() - started));
   if (wait > 0 && !(await waited(wait, res, scope.signal))) return;
   sendXml(answer);
 }

@@ -88,7 +88,7 @@ describe("fault injection", () => {
     emu.faults.set("GetParameter", { latencyMs: 150 });
     // Act: change the parameter while the call waits out its latency.
     const answer = getParameter();
-    while (emu.calls.get("GetParameter") === 0) await new Promise((resolve) => setImmediate(resolve));
+    await waitUntil(() => emu.calls.get("GetParameter") === 1);
     emu.state.putParameter("p", "after");
     try {
       const { Parameter } = await answer;
@@ -98,6 +98,25 @@ describe("fault injection", () => {
       expect((await getParameter()).Parameter?.Value).toBe("after");
     } finally {
       emu.state.putParameter("p", "v"); // the other tests read "v"
+    }
+  });
+
+  it("holds many delayed calls at once without a listener warning", async () => {
+    // Prepare: every call waiting out its latency listens for the emulator's close.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    emu.faults.set("GetParameter", { latencyMs: 50 });
+    try {
+      // Act
+      const client = ssmClient(emu);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => getParameter(client)));
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      // Assess
+      expect(answers.map((answer) => answer.Parameter?.Value)).toEqual(Array(20).fill("v"));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
     }
   });
 
