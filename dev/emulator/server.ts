@@ -149,7 +149,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestS
   // A delayed or hung request ends early when the client gives up (its socket closes) or the
   // emulator closes, so a long soak does not pile up pending handlers.
   if (fault.kind === "hang") return untilGone(res, scope.signal);
-  const wait = Math.ceil(fault.latencyMs - (performance.now() - started));
+  const wait = fault.latencyMs - (performance.now() - started);
   if (wait > 0 && !(await waited(wait, res, scope.signal))) return; // the client left, or the emulator is closing
   if (fault.kind === "reset") return resetConnection(req);
   if (fault.kind === "empty") return sendBytes(res, 200, Buffer.alloc(0));
@@ -194,7 +194,7 @@ async function handleQuery(req: IncomingMessage, res: ServerResponse, params: UR
   // As for the JSON protocols: worked out on arrival, sent latencyMs after it.
   const answer = fault.kind === "hang" ? undefined : fault.error !== undefined ? stsError(fault.error) : handleSts(params, scope.ctx.state, caller);
   if (answer === undefined) return untilGone(res, scope.signal);
-  const wait = Math.ceil(fault.latencyMs - (performance.now() - started));
+  const wait = fault.latencyMs - (performance.now() - started);
   if (wait > 0 && !(await waited(wait, res, scope.signal))) return;
   sendXml(answer);
 }
